@@ -1,0 +1,49 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// The frameworks and runtimes @sse/core must never depend on: it runs on Node, Bun, Deno and Workers.
+const FRAMEWORKS = ['express', 'koa', 'hono', '@hono/*', 'fastify', 'h3', 'undici', 'ioredis', '@sse/node', '@sse/express', '@sse/koa', '@sse/hono'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-empty': ['error', { allowEmptyCatch: true }],
+    },
+  },
+  {
+    files: ['**/*.{js,mjs,cjs}'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly', fetch: 'readonly', document: 'readonly', window: 'readonly', EventSource: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The fence around the core: web-standard APIs only.
+    files: ['packages/core/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: '@sse/core runs on every runtime: use web-standard APIs, not node:* modules.' },
+            { group: [...builtinModules, ...builtinModules.map((name) => `${name}/*`)], message: '@sse/core runs on every runtime: no Node built-in modules.' },
+            { group: FRAMEWORKS, message: '@sse/core is framework-agnostic: framework code belongs in an adapter.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: '@sse/core runs on every runtime: use Uint8Array and TextEncoder.' },
+        { name: 'process', message: '@sse/core runs on every runtime: no process global.' },
+        { name: 'require', message: '@sse/core is ESM source.' },
+        { name: 'setImmediate', message: 'Not available on every runtime: use queueMicrotask or setTimeout.' },
+      ],
+    },
+  },
+);

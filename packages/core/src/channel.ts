@@ -1,0 +1,303 @@
+import { SseError, SseFormatError } from './errors.js';
+import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
+import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
+import { kWriteFrame, toEventFields, type EventMap, type EventStream, type SendableData, type StreamEvent } from './stream.js';
+
+/** A channel event as filters see it: `data` is the value that was broadcast. */
+export interface ChannelMessage<E extends EventMap = EventMap> {
+  id: string;
+  event: (keyof E & string) | undefined;
+  data: unknown;
+}
+
+/** How a subscription's replay from `Last-Event-ID` went. */
+export type ReplayResult =
+  /** No `Last-Event-ID` (a first connection), or replay was turned off. */
+  | { status: 'none' }
+  /** `count` missed events were sent, in order, before live ones. */
+  | { status: 'replayed'; lastEventId: string; count: number }
+  /** The id is not in the history (never issued, foreign, or expired): send the client a full refresh. */
+  | { status: 'unknown'; lastEventId: string }
+  /** The store failed; the subscription continues with live events. */
+  | { status: 'error'; lastEventId: string; error: unknown };
+
+/** Any stream, whatever its event map: a channel writes pre-encoded events to it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEventStream = EventStream<any>;
+
+export interface ChannelOptions {
+  /**
+   * Keep the last events in memory so reconnecting clients get what they missed: a count, or
+   * `{ limit, maxAgeMs }`. Defaults to no history. Ignored when `store` is given.
+   */
+  history?: number | MemoryStoreOptions;
+  /** Where events go and are remembered (e.g. `@sse/redis`). Defaults to an in-memory store. */
+  store?: ChannelStore;
+  /** Serializer for non-string data. Defaults to `JSON.stringify`. */
+  serialize?: Serializer;
+  /** Turns serialized data back into a value for filters, for events from other instances. Defaults to `JSON.parse`. */
+  deserialize?: (text: string) => unknown;
+  /** Called with store failures and errors thrown by hooks. Defaults to `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+export interface SubscribeOptions<E extends EventMap = EventMap> {
+  /** Only events for which this returns `true` are sent to this stream (live and replayed). */
+  filter?: (message: ChannelMessage<E>) => boolean;
+  /**
+   * Replays missed events: `true` uses the stream's `lastEventId`, a string replays after
+   * that id, `false` turns replay off. Defaults to `true`.
+   */
+  replay?: boolean | string;
+  /** Told how the replay went, before any live event is sent; a good place to send a full refresh. */
+  onReplay?: (result: ReplayResult) => void;
+}
+
+export interface BroadcastOptions {
+  /** Only streams for which this returns `true` receive the event (replays included). Local stores only. */
+  filter?: (stream: AnyEventStream) => boolean;
+}
+
+export interface Channel<E extends EventMap = EventMap> {
+  /** Adds a stream; it leaves by itself when it closes. Returns a function that removes it. */
+  subscribe(stream: AnyEventStream, options?: SubscribeOptions<E>): () => void;
+  /**
+   * Sends one event to every subscriber. It is encoded once; the same bytes go to each stream.
+   * The channel assigns an id when none is given. Resolves with the id; rejects (and calls
+   * `onError`) when the store fails. Throws `SseFormatError` synchronously on invalid fields.
+   */
+  broadcast(event: StreamEvent<E> | SendableData, options?: BroadcastOptions): Promise<string>;
+  /** Number of subscribed streams. */
+  readonly size: number;
+  /** Removes every subscriber (their streams stay open) and stops listening to the store. */
+  close(): Promise<void>;
+}
+
+interface Subscriber<E extends EventMap> {
+  stream: AnyEventStream;
+  filter: ((message: ChannelMessage<E>) => boolean) | undefined;
+  /** Live events that arrived while the replay was being read. */
+  pending: ChannelEvent[] | null;
+}
+
+/** Creates a channel: a group of streams that receive the same broadcasts, with optional history. */
+export function createChannel<E extends EventMap = EventMap>(options: ChannelOptions = {}): Channel<E> {
+  return new ChannelImpl<E>(options);
+}
+
+const defaultOnError = (error: unknown): void => {
+  console.error('[@sse/core] channel error:', error);
+};
+
+class ChannelImpl<E extends EventMap> implements Channel<E> {
+  readonly #subscribers = new Set<Subscriber<E>>();
+  readonly #store: ChannelStore;
+  readonly #serialize: Serializer;
+  readonly #deserialize: (text: string) => unknown;
+  readonly #onError: (error: unknown) => void;
+  readonly #chunks = new WeakMap<ChannelEvent, Uint8Array>();
+  #unlisten: (() => void) | undefined;
+
+  constructor(options: ChannelOptions) {
+    const history = options.history;
+    this.#store =
+      options.store ??
+      createMemoryStore(typeof history === 'number' ? { limit: history } : { limit: 0, ...history });
+    this.#serialize = options.serialize ?? serializeJson;
+    this.#deserialize = options.deserialize ?? JSON.parse;
+    this.#onError = options.onError ?? defaultOnError;
+    this.#unlisten = this.#store.listen(this.#deliver);
+  }
+
+  get size(): number {
+    return this.#subscribers.size;
+  }
+
+  subscribe(stream: AnyEventStream, options: SubscribeOptions<E> = {}): () => void {
+    if (stream.isClosed) {
+      this.#report(options.onReplay, { status: 'none' });
+      return noop;
+    }
+    const subscriber: Subscriber<E> = { stream, filter: options.filter, pending: null };
+    this.#subscribers.add(subscriber);
+    const unsubscribe = (): void => {
+      if (this.#subscribers.delete(subscriber)) stream.signal.removeEventListener('abort', unsubscribe);
+    };
+    stream.signal.addEventListener('abort', unsubscribe, { once: true });
+
+    const replay = options.replay ?? true;
+    const lastEventId = replay === true ? stream.lastEventId : replay === false ? undefined : replay;
+    if (lastEventId === undefined) this.#report(options.onReplay, { status: 'none' });
+    else this.#replay(subscriber, lastEventId, options.onReplay);
+    return unsubscribe;
+  }
+
+  broadcast(value: StreamEvent<E> | SendableData, options: BroadcastOptions = {}): Promise<string> {
+    const input = this.#toInput(value, options.filter);
+    let published: ChannelEvent | Promise<ChannelEvent>;
+    try {
+      published = this.#store.publish(input);
+    } catch (error) {
+      published = Promise.reject(error);
+    }
+    const id = Promise.resolve(published).then((event) => event.id);
+    // Handled here so a broadcast nobody awaits cannot crash the process with an unhandled rejection.
+    id.catch(this.#onError);
+    return id;
+  }
+
+  async close(): Promise<void> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    for (const subscriber of [...this.#subscribers]) {
+      this.#subscribers.delete(subscriber);
+    }
+    await this.#store.close?.();
+  }
+
+  #toInput(value: StreamEvent<E> | SendableData, filter: BroadcastOptions["filter"]): ChannelEventInput {
+    const fields = toEventFields(value);
+    if (fields.retry !== undefined) {
+      throw new SseFormatError('retry', 'retry cannot be broadcast (it would be replayed); set it per stream with the retry option');
+    }
+    if (filter !== undefined && this.#store.shared === true) {
+      throw new SseError(
+        'ERR_SSE_FILTER_NOT_SHAREABLE',
+        'broadcast filters are functions of this process and cannot travel through a shared store; filter with subscribe(stream, { filter }) on a field of the event instead',
+      );
+    }
+    const event = fields.event === undefined ? undefined : checkEventName(fields.event as string);
+    const id = fields.id === undefined ? undefined : checkId(fields.id as string | number);
+    if (id === '') throw new SseFormatError('id', 'a broadcast id cannot be empty (an empty id resets the client\'s last event id)');
+    const data = fields.data;
+    if (data === undefined && event === undefined) {
+      throw new SseFormatError('message', 'a broadcast needs data or an event name');
+    }
+    return {
+      id,
+      event: event === '' ? undefined : event,
+      data: data === undefined ? '' : dataToText(data, this.#serialize),
+      json: data !== undefined && typeof data !== 'string',
+      local: { value: data, filter: filter as ((stream: never) => boolean) | undefined },
+    };
+  }
+
+  #replay(subscriber: Subscriber<E>, lastEventId: string, onReplay: SubscribeOptions<E>['onReplay']): void {
+    subscriber.pending = [];
+    const finish = (events: readonly ChannelEvent[] | null, error?: unknown): void => {
+      const pending = subscriber.pending ?? [];
+      subscriber.pending = null;
+      if (!this.#subscribers.has(subscriber)) return;
+      let seen: Set<string> | undefined;
+      if (error !== undefined) {
+        this.#report(onReplay, { status: 'error', lastEventId, error });
+      } else if (events === null) {
+        this.#report(onReplay, { status: 'unknown', lastEventId });
+      } else {
+        seen = new Set();
+        let count = 0;
+        for (const event of events) {
+          seen.add(event.id);
+          if (this.#write(subscriber, event)) count++;
+        }
+        this.#report(onReplay, { status: 'replayed', lastEventId, count });
+      }
+      for (const event of pending) {
+        if (seen === undefined || !seen.has(event.id)) this.#write(subscriber, event);
+      }
+    };
+    let result: ReturnType<ChannelStore['since']>;
+    try {
+      result = this.#store.since(lastEventId);
+    } catch (error) {
+      finish(null, error ?? new Error('store failed'));
+      return;
+    }
+    if (isPromiseLike(result)) {
+      result.then(
+        (events) => finish(events),
+        (error: unknown) => {
+          this.#onError(error);
+          finish(null, error ?? new Error('store failed'));
+        },
+      );
+    } else {
+      finish(result);
+    }
+  }
+
+  #report(onReplay: SubscribeOptions<E>['onReplay'], result: ReplayResult): void {
+    if (onReplay === undefined) return;
+    try {
+      onReplay(result);
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  readonly #deliver = (event: ChannelEvent): void => {
+    if (this.#subscribers.size === 0) return;
+    const now = Date.now();
+    let chunk: Uint8Array | undefined;
+    let message: ChannelMessage<E> | undefined;
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.pending !== null) {
+        subscriber.pending.push(event);
+        continue;
+      }
+      if (!this.#passes(subscriber, event, (message ??= this.#message(event)))) continue;
+      chunk ??= this.#encode(event);
+      subscriber.stream[kWriteFrame](chunk, now);
+    }
+  };
+
+  #write(subscriber: Subscriber<E>, event: ChannelEvent): boolean {
+    if (!this.#passes(subscriber, event, this.#message(event))) return false;
+    return subscriber.stream[kWriteFrame](this.#encode(event));
+  }
+
+  #passes(subscriber: Subscriber<E>, event: ChannelEvent, message: ChannelMessage<E>): boolean {
+    try {
+      const broadcastFilter = event.local?.filter as ((stream: AnyEventStream) => boolean) | undefined;
+      if (broadcastFilter !== undefined && !broadcastFilter(subscriber.stream)) return false;
+      return subscriber.filter === undefined || subscriber.filter(message);
+    } catch (error) {
+      this.#onError(error);
+      return false;
+    }
+  }
+
+  #message(event: ChannelEvent): ChannelMessage<E> {
+    const deserialize = this.#deserialize;
+    let data: unknown;
+    let parsed = false;
+    return {
+      id: event.id,
+      event: event.event as (keyof E & string) | undefined,
+      get data() {
+        if (!parsed) {
+          parsed = true;
+          if (event.local !== undefined) data = event.local.value;
+          else data = event.json ? deserialize(event.data) : event.data;
+        }
+        return data;
+      },
+    };
+  }
+
+  #encode(event: ChannelEvent): Uint8Array {
+    let chunk = this.#chunks.get(event);
+    if (chunk === undefined) {
+      const fields = event.event === undefined ? { id: event.id, data: event.data } : { id: event.id, event: event.event, data: event.data };
+      chunk = encodeFrame(formatEvent(fields));
+      this.#chunks.set(event, chunk);
+    }
+    return chunk;
+  }
+}
+
+function noop(): void {}
+
+function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,43 @@
+/** Base class of every error this library throws; `code` is stable and safe to switch on. */
+export class SseError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Which part of an event was rejected by the encoder. */
+export type SseFormatField = 'data' | 'event' | 'id' | 'retry' | 'comment' | 'message';
+
+/**
+ * Thrown by the encoder when a field cannot be written without changing the meaning of the
+ * stream (a CR or LF in `event` or `id` would let the value inject fields or events). Nothing
+ * is written when it is thrown.
+ */
+export class SseFormatError extends SseError {
+  readonly field: SseFormatField;
+
+  constructor(field: SseFormatField, message: string, options?: { cause?: unknown }) {
+    super('ERR_SSE_FORMAT', message, options);
+    this.field = field;
+  }
+}
+
+/**
+ * Thrown when a stream is opened on a response that something else already started: an
+ * earlier middleware sent headers or a body. `state` names what was found.
+ */
+export class SseHeadersSentError extends SseError {
+  readonly state: string;
+
+  constructor(state: string, hint = 'open the event stream before anything writes to the response') {
+    super(
+      'ERR_SSE_HEADERS_SENT',
+      `cannot open an event stream: the response was already started (${state}); ${hint}`,
+    );
+    this.state = state;
+  }
+}

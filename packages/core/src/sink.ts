@@ -1,0 +1,43 @@
+/**
+ * The contract between the core and a transport. An adapter implements it once for its
+ * framework's response object; see `SINK.md` for the guide.
+ */
+export interface SseSink {
+  /**
+   * Fires (aborts) when the client has gone: the connection closed, the request was aborted,
+   * or the response body was cancelled. The stream closes itself when it fires.
+   */
+  readonly signal: AbortSignal;
+
+  /**
+   * The HTTP version of the connection, e.g. `'1.1'` or `'2.0'`, when the transport knows it.
+   * `Connection: keep-alive` is only sent on HTTP/1.x.
+   */
+  readonly httpVersion?: string | undefined;
+
+  /**
+   * Sends the status line and headers. Called exactly once, before any `write`. Should put
+   * the headers on the wire at once so that the client's `open` fires before the first event.
+   * Throw `SseHeadersSentError` when the response was already started by someone else.
+   */
+  open(status: number, headers: Record<string, string>): void;
+
+  /**
+   * Writes one chunk: one or more whole events, never a partial one. Returns `false` when the
+   * transport's buffer is full; the core then queues further events (up to its byte bound)
+   * until the listener given to `onDrain` is called.
+   */
+  write(chunk: Uint8Array): boolean;
+
+  /** Registers the one listener to call each time the transport can take more data. */
+  onDrain(listener: () => void): void;
+
+  /** Optional: pushes buffered bytes through intermediaries (e.g. compression middleware). */
+  flush?(): void;
+
+  /** Ends the response cleanly after what was written has been delivered. */
+  close(): void;
+
+  /** Tears the connection down now, discarding what is still buffered (slow or failed clients). */
+  abort(): void;
+}

@@ -1,0 +1,126 @@
+import { SseError } from './errors.js';
+
+/** An event as a channel store keeps and delivers it. */
+export interface ChannelEvent {
+  /** The id: given by the app, or assigned by the store. */
+  id: string;
+  /** The event type; `undefined` for `message`. */
+  event?: string | undefined;
+  /** The data as it goes on the wire (already serialized). */
+  data: string;
+  /** `true` when `data` was produced by the serializer (so it can be deserialized for filters). */
+  json: boolean;
+  /**
+   * What only this process knows about an event it published: the original value and the
+   * broadcast filter. In-process stores keep it; stores that travel over a network drop it.
+   */
+  local?: ChannelEventLocal;
+}
+
+export interface ChannelEventLocal {
+  value: unknown;
+  filter?: ((stream: never) => boolean) | undefined;
+}
+
+/** What a channel hands its store to publish. */
+export type ChannelEventInput = Omit<ChannelEvent, 'id'> & { id?: string | undefined };
+
+/**
+ * Where a channel's events go and are remembered. The default is the in-memory
+ * {@link createMemoryStore}; `@sse/redis` provides one shared by many server instances.
+ *
+ * Contract: `publish` records the event (assigning an id when none is given) *before* any
+ * listener sees it, and every listener gets every event once, in publish order. With that,
+ * `since` plus live events gives a gap-free replay (the channel removes the overlap).
+ */
+export interface ChannelStore {
+  /** `true` when events travel to other processes; local-only features (broadcast filters) are refused. */
+  readonly shared?: boolean;
+  /** Records an event and delivers it to the listeners (of every instance sharing the store). */
+  publish(event: ChannelEventInput): ChannelEvent | Promise<ChannelEvent>;
+  /** Subscribes to every published event; returns the function that stops it. */
+  listen(listener: (event: ChannelEvent) => void): () => void;
+  /**
+   * The events published after `lastEventId`, oldest first; `null` when that id is unknown,
+   * foreign, or already expired (the client must be brought up to date another way).
+   */
+  since(lastEventId: string): readonly ChannelEvent[] | null | Promise<readonly ChannelEvent[] | null>;
+  /** Releases connections and timers. */
+  close?(): void | Promise<void>;
+}
+
+export interface MemoryStoreOptions {
+  /** How many events are kept for replay; `0` keeps none. Defaults to `1000`. */
+  limit?: number;
+  /** Events older than this (ms) are not replayed. Defaults to no age limit. */
+  maxAgeMs?: number;
+}
+
+interface MemoryEntry extends ChannelEvent {
+  seq: number;
+  at: number;
+}
+
+/**
+ * The in-memory store: a ring buffer bounded by count (and optionally age). Ids it assigns
+ * carry a per-process prefix, so after a restart an old id reads as unknown instead of
+ * pointing at a different event.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): ChannelStore {
+  const limit = options.limit ?? 1000;
+  const maxAgeMs = options.maxAgeMs;
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new SseError('ERR_SSE_OPTION', `history limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  if (maxAgeMs !== undefined && !(maxAgeMs > 0)) {
+    throw new SseError('ERR_SSE_OPTION', `history maxAgeMs must be a positive number, got ${String(maxAgeMs)}`);
+  }
+  const prefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36).padStart(2, '0')}`;
+  let entries: MemoryEntry[] = [];
+  let head = 0;
+  let seq = 0;
+  const bySeqOfId = new Map<string, number>();
+  const listeners = new Set<(event: ChannelEvent) => void>();
+
+  const evict = (now: number): void => {
+    while (entries.length - head > limit || (maxAgeMs !== undefined && head < entries.length && now - entries[head]!.at > maxAgeMs)) {
+      const old = entries[head]!;
+      if (bySeqOfId.get(old.id) === old.seq) bySeqOfId.delete(old.id);
+      head++;
+    }
+    if (head > 1024 && head * 2 > entries.length) {
+      entries = entries.slice(head);
+      head = 0;
+    }
+  };
+
+  return {
+    publish(input) {
+      seq++;
+      const now = Date.now();
+      const entry: MemoryEntry = { ...input, id: input.id ?? `${prefix}-${seq}`, seq, at: now };
+      if (limit > 0) {
+        entries.push(entry);
+        bySeqOfId.set(entry.id, seq);
+        evict(now);
+      }
+      for (const listener of listeners) listener(entry);
+      return entry;
+    },
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    since(lastEventId) {
+      evict(Date.now());
+      const after = bySeqOfId.get(lastEventId);
+      if (after === undefined) return null;
+      const first = entries[head];
+      if (first === undefined) return [];
+      return entries.slice(head + (after - first.seq) + 1);
+    },
+    close() {
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,505 @@
+import { SseError, SseFormatError } from './errors.js';
+import { encodeFrame, formatComment, formatEvent, serializeJson, type Serializer } from './format.js';
+import { defaultHeaders } from './request.js';
+import type { SseSink } from './sink.js';
+
+/** Maps event names to the type of their `data`. */
+export type EventMap = Record<string, unknown>;
+
+type MessageData<E extends EventMap> = 'message' extends keyof E ? E['message'] : unknown;
+
+/** One event for `send`, type-checked against the stream's event map. */
+export type StreamEvent<E extends EventMap = EventMap> =
+  | {
+      [K in keyof E & string]: { event: K; data: E[K]; id?: string | number | undefined; retry?: number | undefined };
+    }[keyof E & string]
+  | { event?: undefined; data?: MessageData<E>; id?: string | number | undefined; retry?: number | undefined };
+
+/** Data that `send(data)` accepts directly: anything but a plain object (that would be read as event fields). */
+export type SendableData = string | number | boolean | null | readonly unknown[];
+
+/** What happens when a client reads slower than events are produced. */
+export type SlowClientPolicy = 'disconnect' | 'drop-oldest';
+
+/** Why a stream closed. */
+export type CloseReason = 'client' | 'server' | 'slow-client' | 'error' | 'shutdown' | 'lifetime' | 'stalled';
+
+export interface CloseInfo {
+  reason: CloseReason;
+  /** The error behind an `'error'` close. */
+  error?: unknown;
+}
+
+export interface SlowClientInfo {
+  policy: SlowClientPolicy;
+  /** Bytes waiting in the stream's queue when the bound was crossed. */
+  bufferedBytes: number;
+  /** With `'drop-oldest'`: events and bytes dropped so far on this stream. */
+  droppedEvents: number;
+  droppedBytes: number;
+}
+
+export interface EventStreamOptions {
+  /** Extra response headers; they override the defaults. */
+  headers?: Record<string, string>;
+  /**
+   * Interval of keep-alive comments in milliseconds, counted from the last write, so that idle
+   * proxies do not close the connection. `false` or `0` turns them off. Defaults to `15_000`.
+   */
+  keepAlive?: number | false;
+  /**
+   * A `retry` (reconnection delay, ms) sent as soon as the stream opens.
+   * https://html.spec.whatwg.org/multipage/server-sent-events.html#concept-event-stream-reconnection-time
+   */
+  retry?: number;
+  /**
+   * Bound on the bytes queued for a client whose connection is full. Past it, `slowClient`
+   * applies. Defaults to `1_048_576` (1 MiB).
+   */
+  maxBufferedBytes?: number;
+  /** What to do past `maxBufferedBytes`. Defaults to `'disconnect'`. */
+  slowClient?: SlowClientPolicy;
+  /** Called when the byte bound is crossed (once per episode of slowness). */
+  onSlowClient?: (info: SlowClientInfo) => void;
+  /** Serializer for non-string data. Defaults to `JSON.stringify`. */
+  serialize?: Serializer;
+  /** The id the client last saw, as read by the adapter (see `readLastEventId`). */
+  lastEventId?: string | undefined;
+  /** Closes the stream (reason `'shutdown'`) when it aborts, e.g. on server shutdown. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1_048_576;
+
+/** Internal: writes a pre-encoded frame (used by channels to encode a broadcast once). */
+export const kWriteFrame: unique symbol = Symbol('sse.writeFrame');
+
+/** The stream handed to user code. */
+export interface EventStream<E extends EventMap = EventMap> {
+  /**
+   * Sends one event. A plain object is read as event fields `{ event, data, id, retry }`;
+   * anything else is the data of a `message` event (wrap an object as `{ data: obj }`).
+   * Returns `false` when the stream is closed. Throws `SseFormatError` on invalid fields.
+   */
+  send(event: StreamEvent<E>): boolean;
+  send(data: SendableData): boolean;
+  /** Sends a comment line (ignored by clients). */
+  comment(text?: string): boolean;
+  /**
+   * Sends every item of an iterable as an event, waiting while the client is slow. Stops the
+   * iterator (`return()`) when the stream closes. Resolves when the iterable ends or the
+   * stream closes; rejects with the iterable's error.
+   */
+  pipe(source: AsyncIterable<StreamEvent<E> | SendableData> | Iterable<StreamEvent<E> | SendableData>): Promise<void>;
+  /** Ends the stream cleanly: queued events are still delivered. */
+  close(): void;
+  /** Aborts when the client leaves or the stream closes, for whatever reason. */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) once the stream has closed, with the reason. */
+  readonly closed: Promise<CloseInfo>;
+  /** Whether the stream has closed. */
+  readonly isClosed: boolean;
+  /** The id the client last saw (from `Last-Event-ID`); `undefined` on a first connection. */
+  readonly lastEventId: string | undefined;
+  /** Whether an event sent now would go straight to the connection (no backpressure). */
+  readonly writable: boolean;
+  /** Bytes waiting in this stream's queue because the connection is full. */
+  readonly bufferedBytes: number;
+  /** Resolves `true` when the stream can take events without queueing, `false` if it closed. */
+  whenWritable(): Promise<boolean>;
+  /** @internal */
+  [kWriteFrame](chunk: Uint8Array, now?: number): boolean;
+}
+
+const FIELD_KEYS = new Set(['data', 'event', 'id', 'retry']);
+/** Queued events are written in batches of about this size when the client drains. */
+const DRAIN_BATCH_BYTES = 64 * 1024;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Reads the argument of `send`/`broadcast`: a plain object is event fields (unknown keys are
+ * refused, since they usually mean an object meant as data), anything else is `data`.
+ */
+export function toEventFields(value: unknown): Record<string, unknown> {
+  if (isPlainObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (!FIELD_KEYS.has(key)) {
+        throw new SseFormatError(
+          'message',
+          `send() got an object with key "${key}": a plain object is read as event fields { event, data, id, retry }; to send an object as data, wrap it: send({ data: value })`,
+        );
+      }
+    }
+    return value;
+  }
+  if (value === undefined) {
+    throw new SseFormatError('data', 'send() needs data or event fields, got undefined');
+  }
+  return { data: value };
+}
+
+/** Encodes the argument of `send` (event fields or bare data) into one frame. */
+export function formatSendArgument(value: unknown, serialize: Serializer): string {
+  return formatEvent(toEventFields(value), { serialize });
+}
+
+function unrefTimer(timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+}
+
+/**
+ * Opens an event stream over a sink: writes the status and headers, starts keep-alives, and
+ * returns the object user code sends events through.
+ */
+export function createEventStream<E extends EventMap = EventMap>(
+  sink: SseSink,
+  options: EventStreamOptions = {},
+): EventStream<E> {
+  return new EventStreamImpl<E>(sink, options);
+}
+
+class EventStreamImpl<E extends EventMap> implements EventStream<E> {
+  readonly lastEventId: string | undefined;
+  readonly closed: Promise<CloseInfo>;
+  readonly #sink: SseSink;
+  readonly #controller = new AbortController();
+  readonly #serialize: Serializer;
+  readonly #maxBufferedBytes: number;
+  readonly #policy: SlowClientPolicy;
+  readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
+  readonly #keepAliveMs: number;
+  readonly #externalSignal: AbortSignal | undefined;
+  #resolveClosed!: (info: CloseInfo) => void;
+  #queue: Uint8Array[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #sinkFull = false;
+  #isClosed = false;
+  #slowEpisode = false;
+  #droppedEvents = 0;
+  #droppedBytes = 0;
+  #lastWriteAt = 0;
+  #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: Array<(writable: boolean) => void> = [];
+
+  constructor(sink: SseSink, options: EventStreamOptions) {
+    this.#sink = sink;
+    this.#serialize = options.serialize ?? serializeJson;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.#policy = options.slowClient ?? 'disconnect';
+    this.#onSlowClient = options.onSlowClient;
+    this.#keepAliveMs = options.keepAlive === false ? 0 : (options.keepAlive ?? DEFAULT_KEEP_ALIVE_MS);
+    this.#externalSignal = options.signal;
+    this.lastEventId = options.lastEventId;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+
+    if (!(this.#maxBufferedBytes >= 0)) throw new SseError('ERR_SSE_OPTION', `maxBufferedBytes must be a non-negative number, got ${String(options.maxBufferedBytes)}`);
+    if (this.#policy !== 'disconnect' && this.#policy !== 'drop-oldest') {
+      throw new SseError('ERR_SSE_OPTION', `slowClient must be 'disconnect' or 'drop-oldest', got ${String(options.slowClient)}`);
+    }
+    if (!(this.#keepAliveMs >= 0) || !Number.isFinite(this.#keepAliveMs)) {
+      throw new SseError('ERR_SSE_OPTION', `keepAlive must be a positive number of milliseconds or false, got ${String(options.keepAlive)}`);
+    }
+    // Validate before anything reaches the wire.
+    const retryFrame = options.retry === undefined ? undefined : formatEvent({ retry: options.retry });
+
+    sink.open(200, { ...defaultHeaders(sink.httpVersion), ...lowerCaseKeys(options.headers) });
+    sink.onDrain(this.#onDrain);
+
+    if (sink.signal.aborted) {
+      this.#close('client');
+      return;
+    }
+    sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
+    if (this.#externalSignal !== undefined) {
+      if (this.#externalSignal.aborted) {
+        this.#close('shutdown');
+        return;
+      }
+      this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
+    }
+    if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame));
+    if (this.#keepAliveMs > 0) this.#armKeepAlive(this.#keepAliveMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  get writable(): boolean {
+    return !this.#isClosed && !this.#sinkFull && this.#queuedBytes === 0;
+  }
+
+  get bufferedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  send(value: StreamEvent<E> | SendableData): boolean {
+    if (this.#isClosed) return false;
+    return this[kWriteFrame](encodeFrame(formatSendArgument(value, this.#serialize)));
+  }
+
+  comment(text?: string): boolean {
+    if (this.#isClosed) return false;
+    return this[kWriteFrame](encodeFrame(formatComment(text)));
+  }
+
+  close(): void {
+    this.#close('server');
+  }
+
+  /** @internal */
+  closeWith(reason: CloseReason, error?: unknown): void {
+    this.#close(reason, error);
+  }
+
+  whenWritable(): Promise<boolean> {
+    if (this.#isClosed) return Promise.resolve(false);
+    if (this.writable) return Promise.resolve(true);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async pipe(
+    source: AsyncIterable<StreamEvent<E> | SendableData> | Iterable<StreamEvent<E> | SendableData>,
+  ): Promise<void> {
+    const iterator =
+      Symbol.asyncIterator in source
+        ? (source as AsyncIterable<StreamEvent<E> | SendableData>)[Symbol.asyncIterator]()
+        : toAsyncIterator((source as Iterable<StreamEvent<E> | SendableData>)[Symbol.iterator]());
+    const closedMarker = this.closed.then((): typeof CLOSED => CLOSED);
+    let finished = false;
+    try {
+      while (!this.#isClosed) {
+        if (!this.writable && !(await this.whenWritable())) break;
+        let next: IteratorResult<StreamEvent<E> | SendableData> | typeof CLOSED;
+        try {
+          next = await Promise.race([iterator.next(), closedMarker]);
+        } catch (error) {
+          finished = true; // the iterator threw: it is already done, return() is not called
+          throw error;
+        }
+        if (next === CLOSED) break;
+        if (next.done) {
+          finished = true;
+          break;
+        }
+        this.send(next.value);
+      }
+    } finally {
+      if (!finished) {
+        // Fire and forget: an async generator parked on an await only settles later.
+        Promise.resolve()
+          .then(() => iterator.return?.())
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  [kWriteFrame](chunk: Uint8Array, now?: number): boolean {
+    if (this.#isClosed) return false;
+    this.#lastWriteAt = now ?? Date.now();
+    if (!this.#sinkFull && this.#queuedBytes === 0) {
+      this.#writeToSink(chunk);
+      return !this.#isClosed;
+    }
+    this.#queue.push(chunk);
+    this.#queuedBytes += chunk.byteLength;
+    if (this.#queuedBytes > this.#maxBufferedBytes) this.#overflow();
+    return !this.#isClosed;
+  }
+
+  #writeToSink(chunk: Uint8Array): void {
+    let ok: boolean;
+    try {
+      ok = this.#sink.write(chunk);
+      this.#sink.flush?.();
+    } catch (error) {
+      this.#close('error', error);
+      return;
+    }
+    if (!ok) this.#sinkFull = true;
+  }
+
+  #overflow(): void {
+    if (this.#policy === 'disconnect') {
+      const info = this.#slowInfo();
+      this.#close('slow-client');
+      this.#reportSlow(info);
+      return;
+    }
+    while (this.#queuedBytes > this.#maxBufferedBytes && this.#queueHead < this.#queue.length) {
+      const dropped = this.#queue[this.#queueHead]!;
+      this.#queue[this.#queueHead] = EMPTY;
+      this.#queueHead++;
+      this.#queuedBytes -= dropped.byteLength;
+      this.#droppedEvents++;
+      this.#droppedBytes += dropped.byteLength;
+    }
+    this.#compactQueue();
+    if (!this.#slowEpisode) {
+      this.#slowEpisode = true;
+      this.#reportSlow(this.#slowInfo());
+    }
+  }
+
+  #slowInfo(): SlowClientInfo {
+    return {
+      policy: this.#policy,
+      bufferedBytes: this.#queuedBytes,
+      droppedEvents: this.#droppedEvents,
+      droppedBytes: this.#droppedBytes,
+    };
+  }
+
+  #reportSlow(info: SlowClientInfo): void {
+    try {
+      this.#onSlowClient?.(info);
+    } catch {
+      // A failing report hook must not take the stream down with it.
+    }
+  }
+
+  #compactQueue(): void {
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #takeBatch(limit: number): Uint8Array {
+    const first = this.#queue[this.#queueHead]!;
+    if (first.byteLength >= limit || this.#queueHead + 1 === this.#queue.length) {
+      this.#queue[this.#queueHead++] = EMPTY;
+      this.#queuedBytes -= first.byteLength;
+      return first;
+    }
+    let size = 0;
+    let end = this.#queueHead;
+    while (end < this.#queue.length && (size === 0 || size + this.#queue[end]!.byteLength <= limit)) {
+      size += this.#queue[end]!.byteLength;
+      end++;
+    }
+    const batch = new Uint8Array(size);
+    let offset = 0;
+    for (let i = this.#queueHead; i < end; i++) {
+      batch.set(this.#queue[i]!, offset);
+      offset += this.#queue[i]!.byteLength;
+      this.#queue[i] = EMPTY;
+    }
+    this.#queueHead = end;
+    this.#queuedBytes -= size;
+    return batch;
+  }
+
+  readonly #onDrain = (): void => {
+    if (this.#isClosed) return;
+    this.#sinkFull = false;
+    while (!this.#sinkFull && this.#queueHead < this.#queue.length && !this.#isClosed) {
+      this.#writeToSink(this.#takeBatch(DRAIN_BATCH_BYTES));
+    }
+    this.#compactQueue();
+    if (this.writable) {
+      this.#slowEpisode = false;
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve(true);
+    }
+  };
+
+  readonly #onClientGone = (): void => {
+    this.#close('client');
+  };
+
+  readonly #onShutdown = (): void => {
+    this.#close('shutdown');
+  };
+
+  #armKeepAlive(delay: number): void {
+    this.#keepAliveTimer = setTimeout(this.#onKeepAlive, delay);
+    unrefTimer(this.#keepAliveTimer);
+  }
+
+  readonly #onKeepAlive = (): void => {
+    if (this.#isClosed) return;
+    const idle = Date.now() - this.#lastWriteAt;
+    if (idle >= this.#keepAliveMs) {
+      // A client that is not reading gains nothing from more bytes.
+      if (this.writable) this[kWriteFrame](KEEP_ALIVE_FRAME);
+      else this.#lastWriteAt = Date.now();
+      if (!this.#isClosed) this.#armKeepAlive(this.#keepAliveMs);
+    } else {
+      this.#armKeepAlive(this.#keepAliveMs - idle);
+    }
+  };
+
+  #close(reason: CloseReason, error?: unknown): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    if (this.#keepAliveTimer !== undefined) clearTimeout(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+    this.#sink.signal.removeEventListener('abort', this.#onClientGone);
+    this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
+    const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
+    try {
+      if (graceful) {
+        // Queued events are whole frames: hand them over so the client gets them before the end.
+        while (this.#queueHead < this.#queue.length) {
+          this.#sink.write(this.#takeBatch(Number.POSITIVE_INFINITY));
+        }
+        this.#sink.close();
+      } else {
+        this.#sink.abort();
+      }
+    } catch {
+      // The connection is already gone; there is nobody left to tell.
+    }
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queuedBytes = 0;
+    const info: CloseInfo = error === undefined ? { reason } : { reason, error };
+    this.#controller.abort(new SseError('ERR_SSE_CLOSED', `event stream closed (${reason})`, { cause: error }));
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve(false);
+    this.#resolveClosed(info);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const CLOSED: unique symbol = Symbol('closed');
+const KEEP_ALIVE_FRAME = encodeFrame(formatComment());
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function toAsyncIterator<T>(iterator: Iterator<T>): AsyncIterator<T> {
+  return {
+    next: () => Promise.resolve(iterator.next()),
+    return: (value?: unknown) => Promise.resolve(iterator.return?.(value) ?? { done: true as const, value: undefined as T }),
+  };
+}
+
+/** Internal: closes a stream with a given reason (used by the handler runner and lifecycle code). */
+export function closeEventStream<E extends EventMap>(stream: EventStream<E>, reason: CloseReason, error?: unknown): void {
+  if (stream instanceof EventStreamImpl) stream.closeWith(reason, error);
+  else stream.close();
+}

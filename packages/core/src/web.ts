@@ -1,0 +1,156 @@
+import { SseError } from './errors.js';
+import { serveEventStream, type Rejection, type ServeOptions, type SseHandler } from './serve.js';
+import type { SseSink } from './sink.js';
+import type { EventMap } from './stream.js';
+
+export interface WebStreamSinkOptions {
+  /** Aborts the stream when it fires, typically `request.signal`. */
+  signal?: AbortSignal | undefined;
+  /** Bytes the `ReadableStream` holds before it reports backpressure. Defaults to `65_536`. */
+  highWaterMark?: number;
+  /** HTTP version, when the runtime tells it. */
+  httpVersion?: string;
+}
+
+/** A sink whose output is a `ReadableStream`, for Fetch-style runtimes (Hono, Bun, Deno, Workers). */
+export interface WebStreamSink extends SseSink {
+  /** The response body. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Status given to `open` (200 until then). */
+  readonly status: number;
+  /** Headers given to `open`. */
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Creates a sink over a `ReadableStream`. Backpressure follows the stream's desired size (the
+ * consumer pulls); the body's `cancel` and the given signal abort the sink's signal.
+ */
+export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStreamSink {
+  const controller = new AbortController();
+  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let drainListener: (() => void) | undefined;
+  let done = false;
+  let status = 200;
+  let headers: Record<string, string> = {};
+
+  const gone = (): void => {
+    done = true;
+    if (!controller.signal.aborted) controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client went away'));
+  };
+  const external = options.signal;
+  if (external !== undefined) {
+    if (external.aborted) gone();
+    else external.addEventListener('abort', gone, { once: true });
+  }
+  const finish = (): void => {
+    done = true;
+    external?.removeEventListener('abort', gone);
+  };
+
+  const readable = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        streamController = c;
+      },
+      pull() {
+        drainListener?.();
+      },
+      cancel() {
+        gone();
+        external?.removeEventListener('abort', gone);
+      },
+    },
+    { highWaterMark: options.highWaterMark ?? 65_536, size: (chunk) => chunk.byteLength },
+  );
+
+  return {
+    readable,
+    get status() {
+      return status;
+    },
+    get headers() {
+      return headers;
+    },
+    signal: controller.signal,
+    httpVersion: options.httpVersion,
+    open(s, h) {
+      status = s;
+      headers = h;
+    },
+    write(chunk) {
+      if (done || streamController === undefined) return false;
+      streamController.enqueue(chunk);
+      return (streamController.desiredSize ?? 0) > 0;
+    },
+    onDrain(listener) {
+      drainListener = listener;
+    },
+    close() {
+      if (done) return;
+      finish();
+      try {
+        streamController?.close();
+      } catch {
+        // Already cancelled by the consumer.
+      }
+    },
+    abort() {
+      if (done) return;
+      finish();
+      try {
+        streamController?.error(new SseError('ERR_SSE_ABORTED', 'the event stream was aborted'));
+      } catch {
+        // Already cancelled by the consumer.
+      }
+    },
+  };
+}
+
+function rejectionResponse(rejection: Rejection): Response {
+  return new Response(rejection.body === '' ? null : rejection.body, {
+    status: rejection.status,
+    headers: rejection.headers,
+  });
+}
+
+/**
+ * Serves one Fetch `Request` as an event stream and returns the `Response`: the building block
+ * of Fetch-based adapters. `args` are what the handler receives after the stream.
+ */
+export async function serveWebRequest<Args extends unknown[], E extends EventMap = EventMap>(
+  request: Request,
+  args: Args,
+  handler: SseHandler<Args, E>,
+  options: ServeOptions<Args> = {},
+): Promise<Response> {
+  let sink: WebStreamSink | undefined;
+  let rejected: Response | undefined;
+  await serveEventStream<Args, E>(
+    {
+      lastEventIdHeader: request.headers.get('last-event-id'),
+      url: request.url,
+      createSink: () => (sink = createWebStreamSink({ signal: request.signal })),
+      reject: (rejection) => {
+        rejected = rejectionResponse(rejection);
+      },
+    },
+    args,
+    handler,
+    options,
+  );
+  if (rejected !== undefined) return rejected;
+  if (sink === undefined) throw new SseError('ERR_SSE_INTERNAL', 'no sink was created');
+  return new Response(sink.readable, { status: sink.status, headers: sink.headers });
+}
+
+/**
+ * A Fetch handler `(request) => Promise<Response>` for Bun, Deno, Cloudflare Workers and any
+ * runtime with `Request`/`Response`: `Bun.serve({ fetch: createFetchHandler(handler) })`.
+ */
+export function createFetchHandler<E extends EventMap = EventMap>(
+  handler: SseHandler<[Request], E>,
+  options: ServeOptions<[Request]> = {},
+): (request: Request) => Promise<Response> {
+  return (request) => serveWebRequest<[Request], E>(request, [request], handler, options);
+}

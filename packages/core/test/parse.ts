@@ -1,0 +1,27 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
+export interface Parsed {
+  events: EventSourceMessage[];
+  retries: number[];
+  comments: string[];
+  errors: string[];
+}
+
+/** Parses a byte stream the way a client does, fed in the given pieces. */
+export function parseChunks(chunks: readonly Uint8Array[]): Parsed {
+  const parsed: Parsed = { events: [], retries: [], comments: [], errors: [] };
+  const parser = createParser({
+    onEvent: (event) => parsed.events.push(event),
+    onRetry: (retry) => parsed.retries.push(retry),
+    onComment: (comment) => parsed.comments.push(comment),
+    onError: (error) => parsed.errors.push(error.message),
+  });
+  const decoder = new TextDecoder();
+  for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }));
+  parser.feed(decoder.decode());
+  return parsed;
+}
+
+export function parseText(text: string): Parsed {
+  return parseChunks([new TextEncoder().encode(text)]);
+}

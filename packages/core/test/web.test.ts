@@ -1,0 +1,222 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  createChannel,
+  createFetchHandler,
+  createWebStreamSink,
+  createEventStream,
+  reject,
+  serveEventStream,
+  stopReconnecting,
+  SseError,
+  type EventStream,
+  type Rejection,
+} from '../src/index.js';
+import { parseChunks } from './parse.js';
+
+async function readEvents(response: Response, count: number) {
+  const reader = response.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  while (parseChunks(chunks).events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  return { events: parseChunks(chunks).events, reader };
+}
+
+describe('createFetchHandler (Web Streams sink)', () => {
+  it('answers with the event-stream headers and streams events', async () => {
+    const handler = createFetchHandler((stream) => {
+      stream.send({ event: 'hello', data: { n: 1 } });
+      stream.send('two');
+    });
+    const response = await handler(new Request('http://localhost/sse'));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(response.headers.get('connection')).toBeNull();
+    const { events } = await readEvents(response, 2);
+    expect(events).toEqual([
+      { event: 'hello', data: '{"n":1}', id: undefined },
+      { event: undefined, data: 'two', id: undefined },
+    ]);
+  });
+
+  it('reads Last-Event-ID from the header and from the query', async () => {
+    const seen: Array<string | undefined> = [];
+    const handler = createFetchHandler((stream) => {
+      seen.push(stream.lastEventId);
+      stream.close();
+    });
+    await handler(new Request('http://localhost/sse', { headers: { 'Last-Event-ID': '17' } }));
+    await handler(new Request('http://localhost/sse?lastEventId=18'));
+    await handler(new Request('http://localhost/sse'));
+    expect(seen).toEqual(['17', '18', undefined]);
+  });
+
+  it('ends the body when the stream closes', async () => {
+    const response = await createFetchHandler((stream) => {
+      stream.send('last');
+      stream.close();
+    })(new Request('http://localhost/'));
+    expect(await response.text()).toBe('data: last\n\n');
+  });
+
+  it('aborts the stream when the body is cancelled', async () => {
+    let stream!: EventStream;
+    const response = await createFetchHandler((s) => {
+      stream = s;
+    })(new Request('http://localhost/'));
+    await response.body!.cancel();
+    expect(stream.signal.aborted).toBe(true);
+    await expect(stream.closed).resolves.toEqual({ reason: 'client' });
+  });
+
+  it('aborts the stream when the request signal fires', async () => {
+    const client = new AbortController();
+    let stream!: EventStream;
+    await createFetchHandler((s) => {
+      stream = s;
+    })(new Request('http://localhost/', { signal: client.signal }));
+    client.abort();
+    await expect(stream.closed).resolves.toEqual({ reason: 'client' });
+  });
+
+  it('bounds memory for a consumer that never reads', async () => {
+    let stream!: EventStream;
+    const response = await createFetchHandler(
+      (s) => {
+        stream = s;
+      },
+      { maxBufferedBytes: 256 * 1024, keepAlive: false },
+    )(new Request('http://localhost/'));
+    const kib = 'x'.repeat(1024);
+    let peak = 0;
+    for (let n = 0; n < 200_000 && !stream.isClosed; n++) {
+      stream.send(kib);
+      peak = Math.max(peak, stream.bufferedBytes);
+    }
+    expect(stream.isClosed).toBe(true);
+    expect(peak).toBeLessThanOrEqual(256 * 1024);
+    await expect(stream.closed).resolves.toEqual({ reason: 'slow-client' });
+    await expect(response.body!.getReader().read()).rejects.toThrow(SseError);
+  });
+
+  it('resumes a paused consumer through pull', async () => {
+    const sink = createWebStreamSink({ highWaterMark: 1024 });
+    const stream = createEventStream(sink, { keepAlive: false });
+    for (let n = 0; n < 10; n++) stream.send('y'.repeat(300));
+    expect(stream.writable).toBe(false);
+    const { events } = await readEvents(new Response(sink.readable), 10);
+    expect(events).toHaveLength(10);
+    expect(stream.writable).toBe(true);
+  });
+});
+
+describe('serveEventStream: guards and handler errors', () => {
+  const request = (init?: RequestInit) => new Request('http://localhost/sse', init);
+
+  it('answers 403 when authorize returns false, before any stream header', async () => {
+    const handler = vi.fn();
+    const response = await createFetchHandler(handler, { authorize: () => false })(request());
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('passes a rejection through: 401, 429 with Retry-After, 204', async () => {
+    const verdicts: Rejection[] = [reject(401, { body: 'token required' }), reject(429, { retryAfter: 30 }), stopReconnecting()];
+    const responses = await Promise.all(verdicts.map((verdict) => createFetchHandler(() => undefined, { authorize: async () => verdict })(request())));
+    expect(responses.map((r) => r.status)).toEqual([401, 429, 204]);
+    expect(await responses[0]!.text()).toBe('token required');
+    expect(responses[1]!.headers.get('retry-after')).toBe('30');
+    expect(await responses[2]!.text()).toBe('');
+  });
+
+  it('opens the stream when authorize returns true or nothing, with the request', async () => {
+    const seen: Request[] = [];
+    const handler = createFetchHandler((stream) => stream.close(), {
+      authorize: (req) => {
+        seen.push(req);
+        return req.headers.get('authorization') === 'Bearer ok';
+      },
+    });
+    expect((await handler(request({ headers: { authorization: 'Bearer ok' } }))).status).toBe(200);
+    expect((await handler(request())).status).toBe(403);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('refuses a rejection with a status that would open a stream', () => {
+    expect(() => reject(200)).toThrow(SseError);
+    expect(() => reject(99)).toThrow(SseError);
+    expect(() => reject(429, { retryAfter: -1 })).toThrow(SseError);
+  });
+
+  it('reports a rejected handler to onError and closes the stream, never a 500', async () => {
+    const onError = vi.fn();
+    let stream!: EventStream;
+    const response = await createFetchHandler(
+      async (s) => {
+        stream = s;
+        s.send('before');
+        await Promise.resolve();
+        throw new Error('handler failed');
+      },
+      { onError },
+    )(request());
+    expect(response.status).toBe(200);
+    expect(await response.text().catch(() => 'errored')).toBeDefined();
+    const info = await stream.closed;
+    expect(info.reason).toBe('error');
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'handler failed' }), expect.any(Request));
+  });
+
+  it('reports a synchronous throw the same way, and the default reporter logs', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    let stream!: EventStream;
+    await createFetchHandler((s) => {
+      stream = s;
+      throw new Error('sync failure');
+    })(request());
+    expect((await stream.closed).reason).toBe('error');
+    expect(log).toHaveBeenCalled();
+  });
+
+  it('lets an error from authorize reach the caller (no stream was opened)', async () => {
+    await expect(createFetchHandler(() => undefined, { authorize: () => { throw new Error('auth backend down'); } })(request())).rejects.toThrow('auth backend down');
+  });
+
+  it('runs any sink through the same flow', async () => {
+    const rejections: Rejection[] = [];
+    const stream = await serveEventStream(
+      { lastEventIdHeader: 'abc', url: '/x', createSink: () => createWebStreamSink(), reject: (r) => void rejections.push(r) },
+      ['extra-arg'] as [string],
+      (s, arg) => {
+        expect(arg).toBe('extra-arg');
+        s.close();
+      },
+    );
+    expect(stream?.lastEventId).toBe('abc');
+    expect(rejections).toEqual([]);
+  });
+
+  it('caps Last-Event-ID by maxLastEventIdLength', async () => {
+    let seen: string | undefined = 'unset';
+    await createFetchHandler((s) => {
+      seen = s.lastEventId;
+      s.close();
+    }, { maxLastEventIdLength: 4 })(request({ headers: { 'last-event-id': '12345' } }));
+    expect(seen).toBeUndefined();
+  });
+
+  it('feeds a channel from a Fetch handler', async () => {
+    const channel = createChannel({ history: 10 });
+    const handler = createFetchHandler((stream) => void channel.subscribe(stream));
+    const response = await handler(request());
+    await channel.broadcast({ event: 'x', data: 1 });
+    const { events, reader } = await readEvents(response, 1);
+    expect(events[0]).toMatchObject({ event: 'x', data: '1' });
+    await reader.cancel();
+    expect(channel.size).toBe(0);
+  });
+});

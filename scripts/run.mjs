@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The two commands of the README, `npm start` and `npm test`, land here. On a machine with only
+// Node and npm, this installs what is missing (pnpm, the workspace's packages, and for the tests
+// Chromium and Redis from Debian's packages), then runs the job.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const PNPM_VERSION = '12.4.2';
+const root = new URL('..', import.meta.url).pathname;
+const job = process.argv[2] ?? 'test';
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+
+function output(command, args) {
+  try {
+    return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'ignore'], env }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function run(command, args, options = {}) {
+  console.log(`\n$ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, env, ...options });
+  return result.status === 0;
+}
+
+function must(command, args, what) {
+  if (!run(command, args)) {
+    console.error(`\n${what} failed (see above).`);
+    process.exit(1);
+  }
+}
+
+function pnpm() {
+  if (output('pnpm', ['--version'])?.startsWith('12.')) return ['pnpm'];
+  console.log(`pnpm ${PNPM_VERSION} is not installed; installing it with npm.`);
+  if (run('npm', ['install', '--global', `pnpm@${PNPM_VERSION}`]) && output('pnpm', ['--version'])) return ['pnpm'];
+  console.log(`A global install was not possible; using npx pnpm@${PNPM_VERSION} instead.`);
+  return ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
+}
+
+/** Chromium (browser tests) and redis-server (@sse/redis tests) come from Debian's packages. */
+function ensureSystemPackages() {
+  const missing = [];
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) missing.push('chromium');
+  if (output('redis-server', ['--version']) === undefined) missing.push('redis-server');
+  if (missing.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  const canSudo = !isRoot && output('sudo', ['-n', 'true']) !== undefined;
+  if (output('apt-get', ['--version']) === undefined || (!isRoot && !canSudo)) {
+    console.error(
+      `\nThe tests need ${missing.join(' and ')}. Install them (Debian/Ubuntu: apt-get install -y ${missing.join(' ')}),\n` +
+        'or point CHROMIUM_PATH at a Chromium binary, then run this again.',
+    );
+    process.exit(1);
+  }
+  const [command, ...prefix] = isRoot ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
+  must(command, [...prefix, 'update', '-qq'], 'apt-get update');
+  must(command, [...prefix, 'install', '-y', '-qq', '--no-install-recommends', ...missing], `installing ${missing.join(' ')}`);
+}
+
+/** Totals of every vitest JSON report in the workspace. */
+function summarize() {
+  let passed = 0;
+  let failed = 0;
+  for (const group of ['packages', 'apps', 'tooling']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const report = join(dir, name, 'test-results', 'vitest.json');
+      if (!existsSync(report)) continue;
+      const data = JSON.parse(readFileSync(report, 'utf8'));
+      passed += data.numPassedTests ?? 0;
+      failed += (data.numFailedTests ?? 0) + (data.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(data);
+    }
+  }
+  return { passed, failed };
+}
+
+/** A suite that failed to load counts as one failure; a suite with failing tests is counted by its tests. */
+function countSuitesWithFailedTests(data) {
+  return (data.testResults ?? []).filter(
+    (suite) => suite.status === 'failed' && (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
+  ).length;
+}
+
+function clearReports() {
+  for (const group of ['packages', 'apps', 'tooling']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) rmSync(join(dir, name, 'test-results', 'vitest.json'), { force: true });
+  }
+}
+
+const [pm, ...pmArgs] = pnpm();
+must(pm, [...pmArgs, 'install', '--frozen-lockfile'], 'pnpm install');
+
+if (job === 'start' || job === 'start:hono' || job === 'start:koa') {
+  const app = job === 'start' ? 'express' : job.slice('start:'.length);
+  must(pm, [...pmArgs, 'exec', 'turbo', 'run', 'build', `--filter=@sse-example/${app}...`, '--output-logs=errors-only'], 'build');
+  const ok = run(pm, [...pmArgs, '--filter', `@sse-example/${app}`, 'start'], { env: { ...env, PORT: process.env.PORT ?? '3000' } });
+  process.exit(ok ? 0 : 1);
+}
+
+if (job === 'test') {
+  ensureSystemPackages();
+  clearReports();
+  const steps = [
+    ['lint', [...pmArgs, 'exec', 'eslint', '--max-warnings=0', '.']],
+    ['build and typecheck', [...pmArgs, 'exec', 'turbo', 'run', 'build', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
+    ['tests', [...pmArgs, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue']],
+  ];
+  const failedSteps = steps.filter(([, args]) => !run(pm, args)).map(([name]) => name);
+  const { passed, failed } = summarize();
+  if (failedSteps.length > 0) console.log(`\nFailed steps: ${failedSteps.join(', ')}`);
+  console.log(`\n${passed} passed, ${failed} failed`);
+  process.exit(failedSteps.length === 0 && failed === 0 ? 0 : 1);
+}
+
+console.error(`unknown job ${job}: use start, start:hono, start:koa or test`);
+process.exit(2);
