@@ -1,0 +1,40 @@
+import type { Context, Middleware } from 'koa';
+import { createNodeSink } from '@sse/node';
+import { serveEventStream, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
+
+export * from '@sse/core';
+
+/** Options of the Koa `sse()`: stream options plus `authorize` and `onError`, which get `ctx`. */
+export type KoaSseOptions = ServeOptions<[Context]>;
+
+/**
+ * A Koa 2/3 middleware that opens an event stream and calls `handler(stream, ctx)`. The stream
+ * writes to `ctx.res` (with `ctx.respond = false`), so Koa never pipes a body that could end in
+ * `ERR_STREAM_PREMATURE_CLOSE` when the client leaves. Rejections are ordinary Koa responses.
+ */
+export function sse<E extends EventMap = EventMap>(
+  handler: SseHandler<[Context], E>,
+  options: KoaSseOptions = {},
+): Middleware {
+  return async (ctx) => {
+    await serveEventStream<[Context], E>(
+      {
+        lastEventIdHeader: ctx.get('last-event-id') || undefined,
+        url: ctx.url,
+        createSink: () => {
+          const sink = createNodeSink(ctx.req, ctx.res);
+          ctx.respond = false;
+          return sink;
+        },
+        reject: (rejection) => {
+          ctx.status = rejection.status;
+          ctx.set(rejection.headers);
+          if (rejection.body !== '') ctx.body = rejection.body;
+        },
+      },
+      [ctx],
+      handler,
+      options,
+    );
+  };
+}

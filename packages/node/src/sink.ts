@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { SseError, SseHeadersSentError, type Rejection, type SseSink } from '@sse/core';
+
+/** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** A Node response: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/** Hop-by-hop headers that HTTP/2 forbids; Node warns about them (compat API) or throws (raw API). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade'];
+
+type FlushableResponse = NodeResponse & { flush?: () => void; flushHeaders?: () => void };
+
+/** Describes how far a response got, for `SseHeadersSentError`. */
+function responseState(res: NodeResponse): string | undefined {
+  if (res.writableEnded) return `the response was already ended with status ${res.statusCode}`;
+  if (res.headersSent) return `headers were already sent with status ${res.statusCode}`;
+  return undefined;
+}
+
+/**
+ * The sink over a Node response, shared by `@sse/express`, `@sse/koa` and plain `node:http`.
+ *
+ * - status and headers are written once and flushed at once;
+ * - `write()` reports `false` until the response's `drain`;
+ * - `res.flush()` is called after each write when present, so compression middleware delivers
+ *   every event immediately;
+ * - the client is gone when the *response* closes (never the request: a POST stream's request
+ *   ends as soon as its body is read);
+ * - on HTTP/2 no hop-by-hop header is sent;
+ * - errors after a client reset end in the close path, never as an unhandled `error` event.
+ */
+export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
+  const controller = new AbortController();
+  const response = res as FlushableResponse;
+  const isHttp2 = req.httpVersionMajor >= 2;
+  let drainListener: (() => void) | undefined;
+
+  const gone = (): void => {
+    if (!controller.signal.aborted) controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client closed the connection'));
+    cleanup();
+  };
+  const onDrain = (): void => drainListener?.();
+  // A write after a reset surfaces as an 'error' event; it means the client is gone.
+  const onError = (): void => gone();
+  const cleanup = (): void => {
+    res.removeListener('close', gone);
+    res.removeListener('drain', onDrain);
+    res.removeListener('error', onError);
+  };
+
+  return {
+    signal: controller.signal,
+    httpVersion: req.httpVersion,
+    open(status, headers) {
+      const state = responseState(res);
+      if (state !== undefined) throw new SseHeadersSentError(state);
+      res.on('close', gone);
+      res.on('drain', onDrain);
+      res.on('error', onError);
+      if (res.destroyed) {
+        gone();
+        return;
+      }
+      // What earlier middleware set (CORS, security headers) stays; a length would end the stream.
+      res.removeHeader('content-length');
+      if (isHttp2) for (const name of HOP_BY_HOP) res.removeHeader(name);
+      for (const [name, value] of Object.entries(headers)) {
+        if (isHttp2 && HOP_BY_HOP.includes(name)) continue;
+        res.setHeader(name, value);
+      }
+      res.statusCode = status;
+      if (!isHttp2) {
+        // An event stream is long-lived and bursty: no socket timeout, no Nagle delay.
+        (req as IncomingMessage).socket?.setTimeout(0);
+        (req as IncomingMessage).socket?.setNoDelay(true);
+      }
+      if (typeof response.flushHeaders === 'function') response.flushHeaders();
+      else (res as ServerResponse).writeHead(status);
+    },
+    write(chunk) {
+      if (res.destroyed || res.writableEnded) return false;
+      try {
+        return (res as ServerResponse).write(chunk);
+      } catch {
+        gone();
+        return false;
+      }
+    },
+    onDrain(listener) {
+      drainListener = listener;
+    },
+    flush() {
+      if (typeof response.flush === 'function' && !res.destroyed) response.flush();
+    },
+    close() {
+      cleanup();
+      if (!res.writableEnded && !res.destroyed) res.end();
+    },
+    abort() {
+      cleanup();
+      if (!res.destroyed) res.destroy();
+    },
+  };
+}
+
+/**
+ * Writes a rejection (401, 429, 204…) as a plain response. Throws `SseHeadersSentError` when the
+ * response was already started.
+ */
+export function writeRejection(res: NodeResponse, rejection: Rejection): void {
+  const state = responseState(res);
+  if (state !== undefined) throw new SseHeadersSentError(state, 'a rejection must be answered before anything writes to the response');
+  for (const [name, value] of Object.entries(rejection.headers)) res.setHeader(name, value);
+  res.statusCode = rejection.status;
+  if (rejection.body === '') (res as ServerResponse).end();
+  else (res as ServerResponse).end(rejection.body);
+}
