@@ -1,7 +1,7 @@
 import { SseError, SseFormatError } from './errors.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
-import { kWriteFrame, toEventFields, type EventMap, type EventStream, type SendableData, type StreamEvent } from './stream.js';
+import { kReplayed, kWriteFrame, toEventFields, type AnyEventStream, type EventMap, type SendableData, type StreamEvent } from './stream.js';
 
 /** A channel event as filters see it: `data` is the value that was broadcast. */
 export interface ChannelMessage<E extends EventMap = EventMap> {
@@ -21,9 +21,7 @@ export type ReplayResult =
   /** The store failed; the subscription continues with live events. */
   | { status: 'error'; lastEventId: string; error: unknown };
 
-/** Any stream, whatever its event map: a channel writes pre-encoded events to it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyEventStream = EventStream<any>;
+export type { AnyEventStream };
 
 export interface ChannelOptions {
   /**
@@ -200,6 +198,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
           seen.add(event.id);
           if (this.#write(subscriber, event)) count++;
         }
+        subscriber.stream[kReplayed](count);
         this.#report(onReplay, { status: 'replayed', lastEventId, count });
       }
       for (const event of pending) {

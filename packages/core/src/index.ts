@@ -18,6 +18,7 @@ export {
 export {
   createEventStream,
   DEFAULT_KEEP_ALIVE_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_MAX_BUFFERED_BYTES,
   type CloseInfo,
   type CloseReason,
@@ -48,6 +49,16 @@ export {
   type MemoryStoreOptions,
 } from './store.js';
 export {
+  createStreamRegistry,
+  type CloseAllOptions,
+  type CloseAllResult,
+  type LifecycleEntry,
+  type StreamCounters,
+  type StreamRegistry,
+  type StreamRegistryOptions,
+} from './registry.js';
+export {
+  acceptsEventStream,
   reject,
   stopReconnecting,
   serveEventStream,

@@ -1,4 +1,5 @@
 import { SseError } from './errors.js';
+import type { StreamRegistry } from './registry.js';
 import { readLastEventId } from './request.js';
 import type { SseSink } from './sink.js';
 import { closeEventStream, createEventStream, type EventMap, type EventStream, type EventStreamOptions } from './stream.js';
@@ -81,6 +82,18 @@ export interface ServeOptions<Args extends unknown[]> extends Omit<EventStreamOp
   onError?: (error: unknown, ...args: Args) => void;
   /** Longest `Last-Event-ID` accepted, in characters. Defaults to `1024`. */
   maxLastEventIdLength?: number;
+  /** Tracks this route's streams for caps, graceful shutdown and counters (see `createStreamRegistry`). */
+  registry?: StreamRegistry;
+  /**
+   * The key a registry's `maxStreamsPerKey` counts by. Defaults to the client's IP address as the
+   * adapter sees it (behind a proxy, return the forwarded address you trust).
+   */
+  clientKey?: (...args: Args) => string | undefined;
+  /**
+   * Answer 406 when the request's `Accept` header excludes `text/event-stream` (EventSource always
+   * sends it; `*\/*` and no header are accepted). Defaults to `true`.
+   */
+  checkAccept?: boolean;
 }
 
 /** What an adapter gives `serveEventStream` about the request and response. */
@@ -93,6 +106,23 @@ export interface ServeIO {
   createSink(): SseSink;
   /** Writes a plain response for a rejection. */
   reject(rejection: Rejection): void | Promise<void>;
+  /** The client's address, the default key of per-client caps. */
+  clientAddress?: string | undefined;
+  /** The request's `Accept` header. */
+  accept?: string | readonly string[] | null | undefined;
+}
+
+/** Whether an `Accept` header allows an event stream (absent, `*\/*`, `text/*` or `text/event-stream` with q > 0). */
+export function acceptsEventStream(accept: string | readonly string[] | null | undefined): boolean {
+  if (accept === undefined || accept === null) return true;
+  const value = typeof accept === 'string' ? accept : accept.join(',');
+  if (value.trim() === '') return true;
+  return value.split(',').some((part) => {
+    const [range = '', ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
+    return range === 'text/event-stream' || range === '*/*' || range === 'text/*';
+  });
 }
 
 const defaultOnError = (error: unknown): void => {
@@ -111,7 +141,15 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   handler: SseHandler<Args, E>,
   options: ServeOptions<Args> = {},
 ): Promise<EventStream<E> | undefined> {
-  const { authorize, onError, maxLastEventIdLength, ...streamOptions } = options;
+  const { authorize, onError, maxLastEventIdLength, registry, clientKey, checkAccept, ...streamOptions } = options;
+  if (checkAccept !== false && !acceptsEventStream(io.accept)) {
+    await io.reject(reject(406, { body: 'This endpoint serves text/event-stream; send Accept: text/event-stream.' }));
+    return undefined;
+  }
+  if (registry?.draining === true) {
+    await io.reject(registry.admit(undefined) ?? reject(503));
+    return undefined;
+  }
   if (authorize !== undefined) {
     const verdict = await authorize(...args);
     if (verdict === false || isRejection(verdict)) {
@@ -124,7 +162,15 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     io.url,
     maxLastEventIdLength === undefined ? {} : { maxLength: maxLastEventIdLength },
   );
+  // Admission and tracking happen with no await in between, so concurrent requests cannot overshoot a cap.
+  const key = registry === undefined ? undefined : (clientKey?.(...args) ?? io.clientAddress);
+  const refusal = registry?.admit(key);
+  if (refusal !== undefined) {
+    await io.reject(refusal);
+    return undefined;
+  }
   const stream = createEventStream<E>(io.createSink(), { ...streamOptions, lastEventId });
+  registry?.track(stream, key);
   const fail = (error: unknown): void => {
     try {
       (onError ?? defaultOnError)(error, ...args);

@@ -35,8 +35,12 @@ export interface SseSink {
   /** Optional: pushes buffered bytes through intermediaries (e.g. compression middleware). */
   flush?(): void;
 
-  /** Ends the response cleanly after what was written has been delivered. */
-  close(): void;
+  /**
+   * Ends the response cleanly after what was written has been delivered. May return a promise
+   * that settles once the end was handed to the transport, so shutdown can wait for it (and
+   * abort what does not finish in time).
+   */
+  close(): void | Promise<void>;
 
   /** Tears the connection down now, discarding what is still buffered (slow or failed clients). */
   abort(): void;

@@ -53,6 +53,25 @@ export interface EventStreamOptions {
    */
   retry?: number;
   /**
+   * Spreads `retry` per stream by up to this fraction either way (`0.2` turns 3000 into a value
+   * from 2400 to 3600), so that clients cut off together do not reconnect together. Defaults to `0`.
+   */
+  retryJitter?: number;
+  /**
+   * Closes the stream cleanly (reason `'lifetime'`) after this many ms, so that a platform or
+   * proxy timeout never cuts an event in half; the client reconnects with `Last-Event-ID`.
+   * Defaults to no limit.
+   */
+  maxLifetimeMs?: number;
+  /** Shortens each stream's lifetime by a random fraction up to this, to spread reconnects. Defaults to `0.1`. */
+  lifetimeJitter?: number;
+  /**
+   * Closes the stream (reason `'stalled'`) when the connection has been full for this many ms
+   * without draining: a client that stopped reading or a half-open connection. Also bounds how
+   * long a clean close waits for a stalled client. `0` turns it off. Defaults to `30_000`.
+   */
+  stallTimeoutMs?: number;
+  /**
    * Bound on the bytes queued for a client whose connection is full. Past it, `slowClient`
    * applies. Defaults to `1_048_576` (1 MiB).
    */
@@ -70,10 +89,29 @@ export interface EventStreamOptions {
 }
 
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1_048_576;
 
 /** Internal: writes a pre-encoded frame (used by channels to encode a broadcast once). */
 export const kWriteFrame: unique symbol = Symbol('sse.writeFrame');
+
+/** Internal: what lifecycle code (the stream registry) is told about a stream. */
+export interface StreamObserver {
+  onWrite?(bytes: number, isComment: boolean): void;
+  onSlowClient?(info: SlowClientInfo): void;
+  onReplay?(count: number): void;
+  onClose?(info: CloseInfo): void;
+}
+
+/** Internal: attaches an observer, tells it about replays, and forces a stalled close. */
+export const kObserve: unique symbol = Symbol('sse.observe');
+export const kReplayed: unique symbol = Symbol('sse.replayed');
+export const kForceAbort: unique symbol = Symbol('sse.forceAbort');
+export const kFinished: unique symbol = Symbol('sse.finished');
+
+/** Any stream, whatever its event map (channels and registries take every kind). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEventStream = EventStream<any>;
 
 /** The stream handed to user code. */
 export interface EventStream<E extends EventMap = EventMap> {
@@ -109,7 +147,15 @@ export interface EventStream<E extends EventMap = EventMap> {
   /** Resolves `true` when the stream can take events without queueing, `false` if it closed. */
   whenWritable(): Promise<boolean>;
   /** @internal */
-  [kWriteFrame](chunk: Uint8Array, now?: number): boolean;
+  [kWriteFrame](chunk: Uint8Array, now?: number, isComment?: boolean): boolean;
+  /** @internal */
+  [kReplayed](count: number): void;
+  /** @internal */
+  [kObserve](observer: StreamObserver): void;
+  /** @internal */
+  readonly [kFinished]: Promise<void>;
+  /** @internal */
+  [kForceAbort](): void;
 }
 
 const FIELD_KEYS = new Set(['data', 'event', 'id', 'retry']);
@@ -186,6 +232,11 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   #droppedBytes = 0;
   #lastWriteAt = 0;
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
+  #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #stallTimeoutMs: number;
+  #observer: StreamObserver | undefined;
+  #finished: Promise<void> = Promise.resolve();
   #waiters: Array<(writable: boolean) => void> = [];
 
   constructor(sink: SseSink, options: EventStreamOptions) {
@@ -196,6 +247,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#onSlowClient = options.onSlowClient;
     this.#keepAliveMs = options.keepAlive === false ? 0 : (options.keepAlive ?? DEFAULT_KEEP_ALIVE_MS);
     this.#externalSignal = options.signal;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.lastEventId = options.lastEventId;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -208,8 +260,14 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     if (!(this.#keepAliveMs >= 0) || !Number.isFinite(this.#keepAliveMs)) {
       throw new SseError('ERR_SSE_OPTION', `keepAlive must be a positive number of milliseconds or false, got ${String(options.keepAlive)}`);
     }
+    if (!(this.#stallTimeoutMs >= 0)) throw new SseError('ERR_SSE_OPTION', `stallTimeoutMs must be a non-negative number of milliseconds, got ${String(options.stallTimeoutMs)}`);
+    const lifetimeMs = options.maxLifetimeMs === undefined ? undefined : jittered(options.maxLifetimeMs, options.lifetimeJitter ?? 0.1, 'maxLifetimeMs', 'lifetimeJitter', -1);
     // Validate before anything reaches the wire.
-    const retryFrame = options.retry === undefined ? undefined : formatEvent({ retry: options.retry });
+    let retryFrame: string | undefined;
+    if (options.retry !== undefined) {
+      formatEvent({ retry: options.retry }); // SseFormatError for a retry the client could not parse
+      retryFrame = formatEvent({ retry: Math.round(jittered(options.retry, options.retryJitter ?? 0, 'retry', 'retryJitter', 0)) });
+    }
 
     sink.open(200, { ...defaultHeaders(sink.httpVersion), ...lowerCaseKeys(options.headers) });
     sink.onDrain(this.#onDrain);
@@ -226,8 +284,12 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
       }
       this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
     }
-    if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame));
+    if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame), undefined, true);
     if (this.#keepAliveMs > 0) this.#armKeepAlive(this.#keepAliveMs);
+    if (lifetimeMs !== undefined && !this.#isClosed) {
+      this.#lifetimeTimer = setTimeout(() => this.#close('lifetime'), lifetimeMs);
+      unrefTimer(this.#lifetimeTimer);
+    }
   }
 
   get signal(): AbortSignal {
@@ -253,7 +315,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
 
   comment(text?: string): boolean {
     if (this.#isClosed) return false;
-    return this[kWriteFrame](encodeFrame(formatComment(text)));
+    return this[kWriteFrame](encodeFrame(formatComment(text)), undefined, true);
   }
 
   close(): void {
@@ -307,9 +369,32 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     }
   }
 
-  [kWriteFrame](chunk: Uint8Array, now?: number): boolean {
+  [kObserve](observer: StreamObserver): void {
+    this.#observer = observer;
+  }
+
+  [kReplayed](count: number): void {
+    this.#observer?.onReplay?.(count);
+  }
+
+  /** Settles once the sink handed the end of the stream over (or at once for sinks that cannot tell). */
+  get [kFinished](): Promise<void> {
+    return this.#finished;
+  }
+
+  /** Aborts a stream whose clean close could not complete (a stalled client). */
+  [kForceAbort](): void {
+    try {
+      this.#sink.abort();
+    } catch {
+      // Already gone.
+    }
+  }
+
+  [kWriteFrame](chunk: Uint8Array, now?: number, isComment = false): boolean {
     if (this.#isClosed) return false;
     this.#lastWriteAt = now ?? Date.now();
+    this.#observer?.onWrite?.(chunk.byteLength, isComment);
     if (!this.#sinkFull && this.#queuedBytes === 0) {
       this.#writeToSink(chunk);
       return !this.#isClosed;
@@ -329,8 +414,19 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
       this.#close('error', error);
       return;
     }
-    if (!ok) this.#sinkFull = true;
+    if (!ok && !this.#sinkFull) {
+      this.#sinkFull = true;
+      if (this.#stallTimeoutMs > 0 && !this.#isClosed) {
+        this.#stallTimer = setTimeout(this.#onStalled, this.#stallTimeoutMs);
+        unrefTimer(this.#stallTimer);
+      }
+    }
   }
+
+  readonly #onStalled = (): void => {
+    this.#stallTimer = undefined;
+    if (this.#sinkFull) this.#close('stalled');
+  };
 
   #overflow(): void {
     if (this.#policy === 'disconnect') {
@@ -364,6 +460,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   }
 
   #reportSlow(info: SlowClientInfo): void {
+    this.#observer?.onSlowClient?.(info);
     try {
       this.#onSlowClient?.(info);
     } catch {
@@ -409,6 +506,10 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   readonly #onDrain = (): void => {
     if (this.#isClosed) return;
     this.#sinkFull = false;
+    if (this.#stallTimer !== undefined) {
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
     while (!this.#sinkFull && this.#queueHead < this.#queue.length && !this.#isClosed) {
       this.#writeToSink(this.#takeBatch(DRAIN_BATCH_BYTES));
     }
@@ -439,7 +540,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     const idle = Date.now() - this.#lastWriteAt;
     if (idle >= this.#keepAliveMs) {
       // A client that is not reading gains nothing from more bytes.
-      if (this.writable) this[kWriteFrame](KEEP_ALIVE_FRAME);
+      if (this.writable) this[kWriteFrame](KEEP_ALIVE_FRAME, undefined, true);
       else this.#lastWriteAt = Date.now();
       if (!this.#isClosed) this.#armKeepAlive(this.#keepAliveMs);
     } else {
@@ -450,8 +551,10 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   #close(reason: CloseReason, error?: unknown): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    if (this.#keepAliveTimer !== undefined) clearTimeout(this.#keepAliveTimer);
-    this.#keepAliveTimer = undefined;
+    clearTimeout(this.#keepAliveTimer);
+    clearTimeout(this.#lifetimeTimer);
+    clearTimeout(this.#stallTimer);
+    this.#keepAliveTimer = this.#lifetimeTimer = this.#stallTimer = undefined;
     this.#sink.signal.removeEventListener('abort', this.#onClientGone);
     this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
@@ -461,7 +564,13 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
         while (this.#queueHead < this.#queue.length) {
           this.#sink.write(this.#takeBatch(Number.POSITIVE_INFINITY));
         }
-        this.#sink.close();
+        const finished = this.#sink.close();
+        if (finished !== undefined) this.#finished = Promise.resolve(finished).catch(() => undefined);
+        if (this.#sinkFull && this.#stallTimeoutMs > 0) {
+          // The end only reaches a client that reads: do not let a stalled one hold the socket.
+          const sink = this.#sink;
+          unrefTimer(setTimeout(() => sink.abort(), this.#stallTimeoutMs));
+        }
       } else {
         this.#sink.abort();
       }
@@ -477,7 +586,28 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#waiters = [];
     for (const resolve of waiters) resolve(false);
     this.#resolveClosed(info);
+    try {
+      this.#observer?.onClose?.(info);
+    } catch {
+      // Observers are lifecycle code; a failure there must not reach the caller of close().
+    }
   }
+}
+
+/**
+ * A value shortened or spread by a random fraction: `spread` -1 shortens only (lifetimes),
+ * 0 spreads either way (retry delays).
+ */
+function jittered(value: number, jitter: number, name: string, jitterName: string, direction: -1 | 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new SseError('ERR_SSE_OPTION', `${name} must be a non-negative number of milliseconds, got ${String(value)}`);
+  }
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+    throw new SseError('ERR_SSE_OPTION', `${jitterName} must be a fraction from 0 to 1, got ${String(jitter)}`);
+  }
+  if (jitter === 0) return value;
+  const offset = direction === -1 ? -Math.random() * jitter : (Math.random() * 2 - 1) * jitter;
+  return Math.max(0, value * (1 + offset));
 }
 
 const EMPTY = new Uint8Array(0);

@@ -116,13 +116,15 @@ function rejectionResponse(rejection: Rejection): Response {
 
 /**
  * Serves one Fetch `Request` as an event stream and returns the `Response`: the building block
- * of Fetch-based adapters. `args` are what the handler receives after the stream.
+ * of Fetch-based adapters. `args` are what the handler receives after the stream; `clientAddress`
+ * (when the runtime knows it) is the default key of a registry's per-client cap.
  */
 export async function serveWebRequest<Args extends unknown[], E extends EventMap = EventMap>(
   request: Request,
   args: Args,
   handler: SseHandler<Args, E>,
   options: ServeOptions<Args> = {},
+  clientAddress?: string,
 ): Promise<Response> {
   let sink: WebStreamSink | undefined;
   let rejected: Response | undefined;
@@ -130,6 +132,8 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
     {
       lastEventIdHeader: request.headers.get('last-event-id'),
       url: request.url,
+      accept: request.headers.get('accept'),
+      clientAddress,
       createSink: () => (sink = createWebStreamSink({ signal: request.signal })),
       reject: (rejection) => {
         rejected = rejectionResponse(rejection);

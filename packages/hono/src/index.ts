@@ -15,5 +15,11 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
   options: HonoSseOptions<H> = {},
 ): Handler<H> {
-  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options);
+  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, remoteAddress(c));
+}
+
+/** The client address where the runtime exposes it (`@hono/node-server` puts Node's request in `c.env.incoming`). */
+function remoteAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
 }

@@ -21,6 +21,8 @@ export function sse<E extends EventMap = EventMap>(
       {
         lastEventIdHeader: ctx.get('last-event-id') || undefined,
         url: ctx.url,
+        accept: ctx.get('accept') || undefined,
+        clientAddress: ctx.req.socket?.remoteAddress,
         createSink: () => {
           const sink = createNodeSink(ctx.req, ctx.res);
           ctx.respond = false;

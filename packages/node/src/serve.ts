@@ -18,6 +18,8 @@ export function serveNodeRequest<Args extends unknown[], E extends EventMap = Ev
     {
       lastEventIdHeader: req.headers['last-event-id'],
       url: req.url,
+      accept: req.headers.accept,
+      clientAddress: req.socket?.remoteAddress,
       createSink: () => createNodeSink(req, res),
       reject: (rejection) => writeRejection(res, rejection),
     },

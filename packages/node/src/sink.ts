@@ -96,11 +96,18 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
     },
     close() {
       cleanup();
-      if (!res.writableEnded && !res.destroyed) res.end();
+      if (res.writableEnded || res.destroyed) return undefined;
+      // Settles once the end was handed to the socket, or the connection closed first.
+      return new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        res.once('close', resolve);
+        res.end();
+      });
     },
     abort() {
       cleanup();
-      if (!res.destroyed) res.destroy();
+      // After a finished response the socket may carry the next keep-alive request: leave it.
+      if (!res.destroyed && !res.writableFinished) res.destroy();
     },
   };
 }

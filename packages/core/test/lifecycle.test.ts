@@ -1,0 +1,237 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  acceptsEventStream,
+  createChannel,
+  createEventStream,
+  createFetchHandler,
+  createStreamRegistry,
+  SseError,
+  SseFormatError,
+  type EventStream,
+  type LifecycleEntry,
+} from '../src/index.js';
+import { MemorySink } from './memory-sink.js';
+import { parseChunks } from './parse.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('jittered retry', () => {
+  it('spreads retry within the given fraction, per stream', () => {
+    const values = new Set<number>();
+    for (let n = 0; n < 200; n++) {
+      const sink = new MemorySink();
+      createEventStream(sink, { keepAlive: false, retry: 3000, retryJitter: 0.2 });
+      const [retry] = parseChunks(sink.chunks).retries;
+      expect(retry).toBeGreaterThanOrEqual(2400);
+      expect(retry).toBeLessThanOrEqual(3600);
+      values.add(retry!);
+    }
+    expect(values.size).toBeGreaterThan(50);
+  });
+
+  it('sends the exact retry without jitter, and rejects a bad fraction', () => {
+    const sink = new MemorySink();
+    createEventStream(sink, { keepAlive: false, retry: 3000 });
+    expect(parseChunks(sink.chunks).retries).toEqual([3000]);
+    expect(() => createEventStream(new MemorySink(), { retry: 1000, retryJitter: 2 })).toThrow(SseError);
+    expect(() => createEventStream(new MemorySink(), { retry: -1, retryJitter: 0.1 })).toThrow(SseFormatError);
+  });
+});
+
+describe('maximum lifetime', () => {
+  it('closes cleanly with reason lifetime, shortened by at most the jitter', async () => {
+    vi.useFakeTimers();
+    const sink = new MemorySink();
+    const stream = createEventStream(sink, { keepAlive: false, maxLifetimeMs: 10_000, lifetimeJitter: 0.1 });
+    stream.send('a');
+    vi.advanceTimersByTime(8_999);
+    expect(stream.isClosed).toBe(false);
+    vi.advanceTimersByTime(1_001);
+    expect(stream.isClosed).toBe(true);
+    await expect(stream.closed).resolves.toEqual({ reason: 'lifetime' });
+    expect(sink.closedWith).toBe('close');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects a bad lifetime', () => {
+    expect(() => createEventStream(new MemorySink(), { maxLifetimeMs: -1 })).toThrow(SseError);
+    expect(() => createEventStream(new MemorySink(), { maxLifetimeMs: 10, lifetimeJitter: -0.5 })).toThrow(SseError);
+  });
+});
+
+describe('stalled clients', () => {
+  it('closes a stream whose connection stays full for stallTimeoutMs', async () => {
+    vi.useFakeTimers();
+    const sink = new MemorySink();
+    const stream = createEventStream(sink, { keepAlive: false, stallTimeoutMs: 5_000 });
+    sink.accepting = false;
+    stream.send('x');
+    vi.advanceTimersByTime(4_999);
+    expect(stream.isClosed).toBe(false);
+    vi.advanceTimersByTime(1);
+    await expect(stream.closed).resolves.toEqual({ reason: 'stalled' });
+    expect(sink.closedWith).toBe('abort');
+  });
+
+  it('keeps a slow client that does drain', () => {
+    vi.useFakeTimers();
+    const sink = new MemorySink();
+    const stream = createEventStream(sink, { keepAlive: false, stallTimeoutMs: 5_000 });
+    for (let n = 0; n < 10; n++) {
+      sink.accepting = false;
+      stream.send('x');
+      vi.advanceTimersByTime(4_000);
+      sink.drain();
+    }
+    expect(stream.isClosed).toBe(false);
+  });
+
+  it('cuts off a stalled client after a clean close that cannot finish', () => {
+    vi.useFakeTimers();
+    const sink = new MemorySink();
+    const stream = createEventStream(sink, { keepAlive: false, stallTimeoutMs: 1_000 });
+    sink.accepting = false;
+    stream.send('x');
+    const abort = vi.spyOn(sink, 'abort');
+    stream.close();
+    expect(sink.closedWith).toBe('close');
+    vi.advanceTimersByTime(1_000);
+    expect(abort).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('acceptsEventStream', () => {
+  it.each([
+    [undefined, true],
+    ['', true],
+    ['text/event-stream', true],
+    ['*/*', true],
+    ['text/html,application/xhtml+xml,*/*;q=0.8', true],
+    ['text/*', true],
+    ['application/json', false],
+    ['text/event-stream;q=0', false],
+    ['text/html', false],
+  ])('%s → %s', (accept, expected) => {
+    expect(acceptsEventStream(accept)).toBe(expected);
+  });
+
+  it('answers 406 to a request that does not accept an event stream, unless turned off', async () => {
+    const handler = vi.fn((stream: EventStream) => stream.close());
+    const json = new Request('http://x/', { headers: { accept: 'application/json' } });
+    const refused = await createFetchHandler(handler)(json);
+    expect(refused.status).toBe(406);
+    expect(await refused.text()).toMatch(/text\/event-stream/);
+    expect(handler).not.toHaveBeenCalled();
+    const allowed = await createFetchHandler(handler, { checkAccept: false })(new Request('http://x/', { headers: { accept: 'application/json' } }));
+    expect(allowed.status).toBe(200);
+  });
+});
+
+describe('createStreamRegistry', () => {
+  const open = (registry: ReturnType<typeof createStreamRegistry>, key = 'a', init?: RequestInit) =>
+    createFetchHandler((stream) => void stream, { registry, clientKey: () => key, keepAlive: false })(new Request('http://x/sse', init));
+
+  it('caps streams per key with 429 and globally with 503, both with Retry-After', async () => {
+    const registry = createStreamRegistry({ maxStreams: 3, maxStreamsPerKey: 2, retryAfterSeconds: 7 });
+    const a1 = await open(registry, 'a');
+    await open(registry, 'a');
+    const a3 = await open(registry, 'a');
+    expect(a1.status).toBe(200);
+    expect(a3.status).toBe(429);
+    expect(a3.headers.get('retry-after')).toBe('7');
+    expect(a3.headers.get('content-type')).not.toMatch(/event-stream/);
+    await open(registry, 'b');
+    const b2 = await open(registry, 'c');
+    expect(b2.status).toBe(503);
+    expect(b2.headers.get('retry-after')).toBe('7');
+    expect(registry.size).toBe(3);
+    // A closed stream frees its slot.
+    await a1.body!.cancel();
+    expect(registry.size).toBe(2);
+    expect((await open(registry, 'a')).status).toBe(200);
+    expect(registry.counters().rejected).toBe(2);
+  });
+
+  it('rejects invalid limits with a typed error', () => {
+    expect(() => createStreamRegistry({ maxStreams: 0 })).toThrow(SseError);
+    expect(() => createStreamRegistry({ maxStreamsPerKey: 1.5 })).toThrow(SseError);
+    expect(() => createStreamRegistry({ retryAfterSeconds: -1 })).toThrow(SseError);
+  });
+
+  it('counts opens, closes by reason, events, bytes, slow clients and replays', async () => {
+    const registry = createStreamRegistry();
+    const channel = createChannel({ history: 10 });
+    const first = await channel.broadcast('before');
+    const handler = createFetchHandler((stream) => void channel.subscribe(stream), { registry, keepAlive: false });
+    const response = await handler(new Request('http://x/', { headers: { 'last-event-id': first } }));
+    await channel.broadcast('one');
+    await channel.broadcast('two');
+    const reader = response.body!.getReader();
+    await reader.cancel();
+    const counters = registry.counters();
+    expect(counters).toMatchObject({ open: 0, opened: 1, closed: 1, eventsWritten: 2, replays: 1, replayedEvents: 0 });
+    expect(counters.closedBy.client).toBe(1);
+    expect(counters.bytesWritten).toBeGreaterThan(20);
+    expect(registry.toPrometheus()).toMatch(/^sse_streams_opened_total 1$/m);
+    expect(registry.toPrometheus('app')).toMatch(/^app_streams_closed_total\{reason="client"\} 1$/m);
+  });
+
+  it('reports lifecycle entries to the hook, and a throwing hook changes nothing', async () => {
+    const entries: LifecycleEntry[] = [];
+    const registry = createStreamRegistry({ maxStreamsPerKey: 1, onLifecycle: (entry) => entries.push(entry) });
+    const response = await open(registry, 'k');
+    await open(registry, 'k');
+    await response.body!.cancel();
+    expect(entries.map((e) => e.type)).toEqual(['open', 'reject', 'close']);
+    const throwing = createStreamRegistry({ onLifecycle: () => { throw new Error('logger down'); } });
+    expect((await open(throwing)).status).toBe(200);
+  });
+
+  it('drains: a last event, a clean end for every stream, 503 or 204 for newcomers', async () => {
+    const registry = createStreamRegistry({ retryAfterSeconds: 3 });
+    const responses = await Promise.all([open(registry, 'a'), open(registry, 'b'), open(registry, 'c')]);
+    const result = await registry.closeAll({ event: { event: 'bye', data: 'restarting' }, timeoutMs: 1000 });
+    expect(result).toMatchObject({ closed: 3, forced: 0 });
+    for (const response of responses) {
+      const events = parseChunks([new TextEncoder().encode(await response.text())]).events;
+      expect(events).toEqual([{ event: 'bye', data: 'restarting', id: undefined }]);
+    }
+    expect(registry.draining).toBe(true);
+    const late = await open(registry, 'd');
+    expect(late.status).toBe(503);
+    expect(late.headers.get('retry-after')).toBe('3');
+    expect(registry.counters().closedBy.shutdown).toBe(3);
+
+    const stopping = createStreamRegistry();
+    await stopping.closeAll({ status: 204 });
+    expect((await open(stopping)).status).toBe(204);
+  });
+
+  it('refuses a bad last event before closing anything', async () => {
+    const registry = createStreamRegistry();
+    await open(registry);
+    await expect(registry.closeAll({ event: { event: 'a\nb', data: 1 } })).rejects.toThrow(SseFormatError);
+    expect(registry.size).toBe(1);
+    expect(registry.draining).toBe(false);
+  });
+
+  it('cuts off streams that do not finish within timeoutMs', async () => {
+    const registry = createStreamRegistry();
+    const sink = new MemorySink();
+    let finish!: () => void;
+    sink.close = () => {
+      sink.closedWith ??= 'close';
+      return new Promise<void>((resolve) => (finish = resolve));
+    };
+    const stream = createEventStream(sink, { keepAlive: false });
+    registry.track(stream, undefined);
+    const abort = vi.spyOn(sink, 'abort');
+    const result = await registry.closeAll({ timeoutMs: 20 });
+    expect(result).toMatchObject({ closed: 1, forced: 1 });
+    expect(abort).toHaveBeenCalledTimes(1);
+    finish();
+  });
+});
