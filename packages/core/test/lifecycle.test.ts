@@ -235,3 +235,28 @@ describe('createStreamRegistry', () => {
     finish();
   });
 });
+
+describe('exported defaults', () => {
+  it('are the values streams use when no option is given', async () => {
+    const { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH, readLastEventId } = await import('../src/index.js');
+    expect([DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH]).toEqual([15_000, 1_048_576, 30_000, 1024]);
+    vi.useFakeTimers();
+    const sink = new MemorySink();
+    const stream = createEventStream(sink);
+    vi.advanceTimersByTime(DEFAULT_KEEP_ALIVE_MS);
+    expect(sink.text).toBe(':\n\n');
+    sink.accepting = false;
+    stream.send('x');
+    vi.advanceTimersByTime(DEFAULT_STALL_TIMEOUT_MS);
+    expect(stream.isClosed).toBe(true);
+    const bounded = createEventStream(new MemorySink(), { keepAlive: false });
+    const full = new MemorySink();
+    full.accepting = false;
+    const slow = createEventStream(full, { keepAlive: false });
+    slow.send('x');
+    while (!slow.isClosed) slow.send('y'.repeat(1024));
+    expect(bounded.isClosed).toBe(false);
+    await expect(slow.closed).resolves.toEqual({ reason: 'slow-client' });
+    expect(readLastEventId('x'.repeat(DEFAULT_MAX_LAST_EVENT_ID_LENGTH + 1))).toBeUndefined();
+  });
+});
