@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { formatComment, formatEvent, SseFormatError } from '../src/index.js';
 import { parseChunks } from './parse.js';
 
-/** Runs per property; `SSE_FUZZ_RUNS` raises it (the hardening suite runs 100,000). */
-const RUNS = Number(process.env.SSE_FUZZ_RUNS ?? 2_000);
+/** Cases per property: 100,000 in CI (`CI` set), 2,000 for a quick local run; `SSE_FUZZ_RUNS` overrides. */
+const RUNS = Number(process.env.SSE_FUZZ_RUNS ?? (process.env.CI ? 100_000 : 2_000));
 
 /** What a client receives for a string: line breaks become LF, lone surrogates U+FFFD. */
 function normalise(text: string): string {
