@@ -72,6 +72,7 @@ export {
   createWebStreamSink,
   serveWebRequest,
   createFetchHandler,
+  type WebRuntimeInfo,
   type WebStreamSink,
   type WebStreamSinkOptions,
 } from './web.js';

@@ -10,6 +10,19 @@ export interface WebStreamSinkOptions {
   highWaterMark?: number;
   /** HTTP version, when the runtime tells it. */
   httpVersion?: string;
+  /**
+   * Tears the connection down at once, where the runtime offers a way (under `@hono/node-server`:
+   * destroying Node's response). Without it, `abort` errors the body stream, which some servers log.
+   */
+  abort?: (() => void) | undefined;
+}
+
+/** What a Fetch-based adapter knows about the connection beyond the `Request`. */
+export interface WebRuntimeInfo {
+  /** The client's address, the default key of a registry's per-client cap. */
+  clientAddress?: string | undefined;
+  /** Tears the connection down at once (see {@link WebStreamSinkOptions.abort}). */
+  abort?: (() => void) | undefined;
 }
 
 /** A sink whose output is a `ReadableStream`, for Fetch-style runtimes (Hono, Bun, Deno, Workers). */
@@ -98,6 +111,10 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
     abort() {
       if (done) return;
       finish();
+      if (options.abort !== undefined) {
+        options.abort();
+        return;
+      }
       try {
         streamController?.error(new SseError('ERR_SSE_ABORTED', 'the event stream was aborted'));
       } catch {
@@ -116,15 +133,15 @@ function rejectionResponse(rejection: Rejection): Response {
 
 /**
  * Serves one Fetch `Request` as an event stream and returns the `Response`: the building block
- * of Fetch-based adapters. `args` are what the handler receives after the stream; `clientAddress`
- * (when the runtime knows it) is the default key of a registry's per-client cap.
+ * of Fetch-based adapters. `args` are what the handler receives after the stream; `runtime` is
+ * what the adapter knows beyond the request (client address, a way to cut the connection).
  */
 export async function serveWebRequest<Args extends unknown[], E extends EventMap = EventMap>(
   request: Request,
   args: Args,
   handler: SseHandler<Args, E>,
   options: ServeOptions<Args> = {},
-  clientAddress?: string,
+  runtime: WebRuntimeInfo = {},
 ): Promise<Response> {
   let sink: WebStreamSink | undefined;
   let rejected: Response | undefined;
@@ -133,8 +150,8 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
       lastEventIdHeader: request.headers.get('last-event-id'),
       url: request.url,
       accept: request.headers.get('accept'),
-      clientAddress,
-      createSink: () => (sink = createWebStreamSink({ signal: request.signal })),
+      clientAddress: runtime.clientAddress,
+      createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort: runtime.abort })),
       reject: (rejection) => {
         rejected = rejectionResponse(rejection);
       },

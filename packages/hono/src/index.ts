@@ -1,5 +1,5 @@
 import type { Context, Env, Handler } from 'hono';
-import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
+import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler, type WebRuntimeInfo } from '@sse/core';
 
 export * from '@sse/core';
 
@@ -15,11 +15,24 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
   options: HonoSseOptions<H> = {},
 ): Handler<H> {
-  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, remoteAddress(c));
+  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
 }
 
-/** The client address where the runtime exposes it (`@hono/node-server` puts Node's request in `c.env.incoming`). */
-function remoteAddress(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
+interface NodeServerEnv {
+  incoming?: { socket?: { remoteAddress?: string } };
+  outgoing?: { destroy(): void };
+}
+
+/**
+ * What `@hono/node-server` exposes in `c.env`: the client address, and Node's response, which is
+ * destroyed to cut a slow client off (erroring the body instead would make the server log it and
+ * write an error text into the stream).
+ */
+function runtimeInfo(c: Context): WebRuntimeInfo {
+  const env = c.env as NodeServerEnv | undefined;
+  const outgoing = env?.outgoing;
+  return {
+    clientAddress: env?.incoming?.socket?.remoteAddress,
+    abort: outgoing === undefined ? undefined : () => outgoing.destroy(),
+  };
 }

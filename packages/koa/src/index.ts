@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { createNodeSink } from '@sse/node';
+import { createNodeSink, isConnectionError } from '@sse/node';
 import { serveEventStream, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
 
 export * from '@sse/core';
@@ -26,6 +26,12 @@ export function sse<E extends EventMap = EventMap>(
         createSink: () => {
           const sink = createNodeSink(ctx.req, ctx.res);
           ctx.respond = false;
+          // Koa reports the response's socket errors as application errors; once streaming, a
+          // reset or premature close only means the client left, and the stream handles that.
+          const onerror = ctx.onerror;
+          ctx.onerror = (error) => {
+            if (!isConnectionError(error)) onerror.call(ctx, error);
+          };
           return sink;
         },
         reject: (rejection) => {

@@ -1,3 +1,3 @@
 export * from '@sse/core';
-export { createNodeSink, writeRejection, type NodeRequest, type NodeResponse } from './sink.js';
+export { createNodeSink, isConnectionError, writeRejection, type NodeRequest, type NodeResponse } from './sink.js';
 export { serveNodeRequest, sse, type NodeSseOptions } from './serve.js';

@@ -124,3 +124,14 @@ export function writeRejection(res: NodeResponse, rejection: Rejection): void {
   if (rejection.body === '') (res as ServerResponse).end();
   else (res as ServerResponse).end(rejection.body);
 }
+
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/**
+ * Whether an error only says the connection went away (reset, broken pipe, premature close):
+ * for an event stream that is the client leaving, not a failure of the application.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && CONNECTION_ERRORS.has(code);
+}
