@@ -1,1 +1,11 @@
-export {};
+export { runConformance, CONFORMANCE_CASES } from './suite.js';
+export { listen } from './listen.js';
+export { requestEventStream, type EventStreamClient, type EventStreamRequestInit, type ReceivedEvents } from './clients.js';
+export type {
+  ConformanceCase,
+  ConformanceHandler,
+  ConformanceOptions,
+  ConformanceTarget,
+  Mount,
+  MountedServer,
+} from './types.js';

@@ -1,0 +1,9 @@
+import type { CaseGroup } from '../harness.js';
+import { backpressureCases } from './backpressure.js';
+import { http2Cases } from './http2.js';
+import { lifecycleCases } from './lifecycle.js';
+import { reconnectCases } from './reconnect.js';
+import { wireCases } from './wire.js';
+
+/** Every case of the suite, in the order they run. */
+export const CASE_GROUPS: readonly CaseGroup[] = [...wireCases, ...reconnectCases, ...lifecycleCases, ...backpressureCases, ...http2Cases];

@@ -1,0 +1,431 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as netConnect, type Socket } from 'node:net';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { EventSource as UndiciEventSource } from 'undici';
+import { EventSource as PackageEventSource } from 'eventsource';
+
+/** How long a wait may take before it fails with what was received so far: a hang guard, not a timing check. */
+export const WAIT_MS = 10_000;
+
+const TEXT_LIMIT = 1 << 20;
+
+/** What a client parsed from the body, with `eventsource-parser`, as it arrived. */
+export interface ReceivedEvents {
+  /** Dispatched events, in order (`event` is `undefined` for `message`). */
+  readonly events: EventSourceMessage[];
+  /** Comment lines (keep-alives are `''`). */
+  readonly comments: string[];
+  /** `retry:` values. */
+  readonly retries: number[];
+  /** Lines the parser could not read. */
+  readonly parseErrors: string[];
+  /** Body bytes received (after any content decoding). */
+  readonly bytes: number;
+  /** The body as text, up to its first MiB (enough to look for injected lines). */
+  readonly text: string;
+}
+
+/** Waits for a condition that changes as data arrives; rejects after {@link WAIT_MS} with `describe()`. */
+class Waitable {
+  #listeners = new Set<() => void>();
+
+  protected notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  until(condition: () => boolean, what: string, describe: () => string = () => ''): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#listeners.delete(check);
+        reject(new Error(`gave up waiting for ${what} after ${WAIT_MS} ms; ${describe()}`));
+      }, WAIT_MS);
+      this.#listeners.add(check);
+    });
+  }
+}
+
+/** Feeds body bytes to `eventsource-parser`. */
+class EventCollector extends Waitable implements ReceivedEvents {
+  readonly events: EventSourceMessage[] = [];
+  readonly comments: string[] = [];
+  readonly retries: number[] = [];
+  readonly parseErrors: string[] = [];
+  bytes = 0;
+  text = '';
+  /** `'end'` once the body ended cleanly, `'error'` when the connection broke. */
+  outcome: 'end' | 'error' | undefined;
+  readonly #decoder = new TextDecoder();
+  readonly #parser = createParser({
+    onEvent: (event) => this.events.push(event),
+    onComment: (comment) => this.comments.push(comment),
+    onRetry: (retry) => this.retries.push(retry),
+    onError: (error) => this.parseErrors.push(error.message),
+  });
+
+  feed(bytes: Uint8Array): void {
+    this.bytes += bytes.byteLength;
+    const text = this.#decoder.decode(bytes, { stream: true });
+    if (this.text.length < TEXT_LIMIT) this.text += text.slice(0, TEXT_LIMIT - this.text.length);
+    this.#parser.feed(text);
+    this.notify();
+  }
+
+  finish(outcome: 'end' | 'error'): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.notify();
+  }
+
+  /** Waits until `count` events arrived. */
+  waitForEvents(count: number): Promise<EventSourceMessage[]> {
+    return this.until(() => this.events.length >= count, `${count} events`, () => this.summary()).then(() => this.events);
+  }
+
+  /** Waits until the body ended (cleanly or not) and tells how. */
+  waitForEnd(): Promise<'end' | 'error'> {
+    return this.until(() => this.outcome !== undefined, 'the end of the body', () => this.summary()).then(() => this.outcome!);
+  }
+
+  summary(): string {
+    return `got ${this.events.length} events, ${this.comments.length} comments, ${this.bytes} bytes, body ${this.outcome ?? 'still open'}`;
+  }
+}
+
+function decoderFor(encoding: string | undefined): Transform | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+export interface EventStreamRequestInit {
+  /** Defaults to `'GET'`. */
+  method?: string;
+  /** Sent as they are; `Accept: text/event-stream` is added unless given. */
+  headers?: Record<string, string>;
+  /** A request body (for POST streams). */
+  body?: string;
+}
+
+/** An HTTP/1.1 client that reads an event stream's raw bytes and parses them itself. */
+export interface EventStreamClient extends ReceivedEvents {
+  readonly status: number;
+  /** Response headers, lower-case. */
+  readonly headers: IncomingHttpHeaders;
+  /** Waits until `count` events arrived in total; rejects after 10 s with what arrived. */
+  waitForEvents(count: number): Promise<EventSourceMessage[]>;
+  /** Waits until the body ended: `'end'` when it ended cleanly, `'error'` when the connection broke. */
+  waitForEnd(): Promise<'end' | 'error'>;
+  /** Waits until `condition()` holds, re-checked as data arrives; rejects after 10 s. */
+  until(condition: () => boolean, what: string): Promise<void>;
+  /** Disconnects, as a browser tab that closes. */
+  close(): void;
+}
+
+/**
+ * Opens an event stream over `node:http` on a connection of its own, resolves once the status
+ * and headers arrived (before any event), and parses the body with `eventsource-parser`. A
+ * compressed body (`Content-Encoding: gzip`, `deflate`, `br`) is decoded as it streams, so a
+ * test sees each event as soon as the server flushed it.
+ */
+export function requestEventStream(url: string, init: EventStreamRequestInit = {}): Promise<EventStreamClient> {
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...lowerCaseKeys(init.headers) };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers, agent: false });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no response head from ${url} after ${WAIT_MS} ms`));
+    }, WAIT_MS);
+    req.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.once('response', (res) => {
+      clearTimeout(timer);
+      const collector = new EventCollector();
+      const decoder = decoderFor(res.headers['content-encoding']);
+      const body = decoder === undefined ? res : res.pipe(decoder);
+      body.on('data', (chunk: Buffer) => collector.feed(chunk));
+      body.once('end', () => collector.finish('end'));
+      body.once('error', () => collector.finish('error'));
+      res.once('aborted', () => collector.finish('error'));
+      res.once('error', () => collector.finish('error'));
+      res.once('close', () => {
+        if (!res.complete) collector.finish('error');
+      });
+      req.on('error', () => collector.finish('error'));
+      resolve(
+        Object.assign(collector, {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          close: () => {
+            req.destroy();
+          },
+        }),
+      );
+    });
+    req.end(init.body);
+  });
+}
+
+/** One HTTP response read straight off a TCP socket: the client that can stop reading. */
+export class RawSocketClient extends EventCollector {
+  status = 0;
+  /** Response headers, lower-case. */
+  headers: Record<string, string> = {};
+  /** The body's HTTP/1.1 chunks, de-chunked, each as it was framed by the server. */
+  readonly chunks: Buffer[] = [];
+  readonly #socket: Socket;
+  #head: Buffer = Buffer.alloc(0);
+  #headDone = false;
+  #chunked = false;
+  #pending: Buffer = Buffer.alloc(0);
+  #pauseAfterHead: boolean;
+
+  constructor(socket: Socket, pauseAfterHead: boolean) {
+    super();
+    this.#socket = socket;
+    this.#pauseAfterHead = pauseAfterHead;
+    socket.on('data', this.#onData);
+    socket.once('end', () => this.finish(this.#chunked ? 'error' : 'end'));
+    socket.once('error', () => this.finish('error'));
+    socket.once('close', () => this.finish('error'));
+  }
+
+  /** Waits for the status line and headers. */
+  waitForHead(): Promise<void> {
+    return this.until(() => this.#headDone || this.outcome !== undefined, 'the response head', () => this.summary()).then(() => {
+      if (!this.#headDone) throw new Error('the connection closed before a response head arrived');
+    });
+  }
+
+  /** Stops reading: the kernel buffers fill, then the server's writes report backpressure. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  /** Tears the connection down (an RST when unread data is pending). */
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  readonly #onData = (data: Buffer): void => {
+    if (!this.#headDone) {
+      this.#head = Buffer.concat([this.#head, data]);
+      const end = this.#head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      this.#parseHead(this.#head.subarray(0, end).toString('latin1'));
+      const rest = this.#head.subarray(end + 4);
+      this.#head = Buffer.alloc(0);
+      this.#headDone = true;
+      if (this.#pauseAfterHead) this.#socket.pause();
+      this.notify();
+      if (rest.length > 0) this.#onBody(rest);
+      return;
+    }
+    this.#onBody(data);
+  };
+
+  #parseHead(head: string): void {
+    const [statusLine = '', ...lines] = head.split('\r\n');
+    this.status = Number(statusLine.split(' ')[1]);
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      if (colon > 0) this.headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    this.#chunked = /\bchunked\b/i.test(this.headers['transfer-encoding'] ?? '');
+  }
+
+  #onBody(data: Buffer): void {
+    if (!this.#chunked) {
+      this.chunks.push(data);
+      this.feed(data);
+      return;
+    }
+    this.#pending = this.#pending.length === 0 ? data : Buffer.concat([this.#pending, data]);
+    for (;;) {
+      const lineEnd = this.#pending.indexOf('\r\n');
+      if (lineEnd === -1) return;
+      const size = Number.parseInt(this.#pending.subarray(0, lineEnd).toString('latin1'), 16);
+      if (Number.isNaN(size)) {
+        this.finish('error');
+        return;
+      }
+      if (this.#pending.length < lineEnd + 2 + size + 2) return;
+      if (size === 0) {
+        this.#pending = Buffer.alloc(0);
+        this.finish('end');
+        return;
+      }
+      const chunk = Buffer.from(this.#pending.subarray(lineEnd + 2, lineEnd + 2 + size));
+      this.#pending = this.#pending.subarray(lineEnd + 2 + size + 2);
+      this.chunks.push(chunk);
+      this.feed(chunk);
+    }
+  }
+}
+
+/**
+ * Sends a GET over a bare TCP socket and reads the response by hand. `rawHeaders` go on the
+ * wire byte for byte (latin1), so a test can send UTF-8 in `Last-Event-ID` as a browser does.
+ */
+export async function connectRawSocket(
+  url: string,
+  options: { rawHeaders?: Record<string, string>; pauseAfterHead?: boolean } = {},
+): Promise<RawSocketClient> {
+  const target = new URL(url);
+  const socket = netConnect(Number(target.port), target.hostname);
+  const client = new RawSocketClient(socket, options.pauseAfterHead ?? false);
+  const lines = [
+    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `Host: ${target.host}`,
+    'Accept: text/event-stream',
+    'Cache-Control: no-cache',
+    ...Object.entries(options.rawHeaders ?? {}).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+  await client.waitForHead();
+  return client;
+}
+
+/** An event stream read over cleartext HTTP/2 with `node:http2`. */
+export class Http2EventStreamClient extends EventCollector {
+  status = 0;
+  headers: Record<string, string | string[] | undefined> = {};
+  readonly #session: ClientHttp2Session;
+  readonly #stream: ClientHttp2Stream;
+
+  constructor(session: ClientHttp2Session, stream: ClientHttp2Stream) {
+    super();
+    this.#session = session;
+    this.#stream = stream;
+    stream.on('data', (chunk: Buffer) => this.feed(chunk));
+    stream.once('end', () => this.finish('end'));
+    stream.once('error', () => this.finish('error'));
+    stream.once('close', () => this.finish(stream.rstCode === http2Constants.NGHTTP2_NO_ERROR ? 'end' : 'error'));
+  }
+
+  /** Stops reading: HTTP/2 flow control then stops the server's writes. */
+  pause(): void {
+    this.#stream.pause();
+  }
+
+  /** Cancels the request (RST_STREAM) and closes the connection, as a closing tab does. */
+  close(): void {
+    if (!this.#stream.closed) this.#stream.close(http2Constants.NGHTTP2_CANCEL);
+    this.#session.close();
+  }
+}
+
+/** Opens an event stream over cleartext HTTP/2 (prior knowledge), resolving once the response head arrived. */
+export function requestHttp2EventStream(url: string, headers: Record<string, string> = {}): Promise<Http2EventStreamClient> {
+  const target = new URL(url);
+  const session = http2Connect(target.origin);
+  return new Promise((resolve, reject) => {
+    const fail = (error: unknown): void => {
+      clearTimeout(timer);
+      session.destroy();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const timer = setTimeout(() => fail(new Error(`no HTTP/2 response head from ${url} after ${WAIT_MS} ms`)), WAIT_MS);
+    session.once('error', fail);
+    const stream = session.request({ ':path': `${target.pathname}${target.search}`, accept: 'text/event-stream', ...headers });
+    const client = new Http2EventStreamClient(session, stream);
+    stream.once('error', fail);
+    stream.once('response', (responseHeaders) => {
+      clearTimeout(timer);
+      session.off('error', fail);
+      stream.off('error', fail);
+      session.on('error', () => client.finish('error'));
+      client.status = Number(responseHeaders[':status']);
+      client.headers = { ...responseHeaders };
+      resolve(client);
+    });
+    stream.end();
+  });
+}
+
+/** The two Node EventSource implementations the suite drives. */
+export type EventSourceKind = 'undici' | 'eventsource';
+
+export interface ReceivedMessage {
+  type: string;
+  data: string;
+  lastEventId: string;
+}
+
+/** A real `EventSource` (undici's or the `eventsource` package's) with what it dispatched. */
+export class EventSourceClient extends Waitable {
+  readonly kind: EventSourceKind;
+  readonly messages: ReceivedMessage[] = [];
+  opens = 0;
+  errors = 0;
+  readonly #source: EventTarget & { readyState: number; close(): void };
+
+  constructor(kind: EventSourceKind, url: string, eventTypes: readonly string[] = []) {
+    super();
+    this.kind = kind;
+    const Source = kind === 'undici' ? UndiciEventSource : PackageEventSource;
+    this.#source = new Source(url) as unknown as EventTarget & { readyState: number; close(): void };
+    const onMessage = (event: Event): void => {
+      const message = event as MessageEvent<string>;
+      this.messages.push({ type: message.type, data: message.data, lastEventId: message.lastEventId });
+      this.notify();
+    };
+    for (const type of new Set(['message', ...eventTypes])) this.#source.addEventListener(type, onMessage);
+    this.#source.addEventListener('open', () => {
+      this.opens++;
+      this.notify();
+    });
+    this.#source.addEventListener('error', () => {
+      this.errors++;
+      this.notify();
+    });
+  }
+
+  /** 0 connecting, 1 open, 2 closed for good. */
+  get readyState(): number {
+    return this.#source.readyState;
+  }
+
+  waitForMessages(count: number): Promise<ReceivedMessage[]> {
+    return this.until(() => this.messages.length >= count, `${count} messages on ${this.kind} EventSource`, () => this.summary()).then(
+      () => this.messages,
+    );
+  }
+
+  summary(): string {
+    return `got ${this.messages.length} messages, ${this.opens} opens, ${this.errors} errors, readyState ${this.readyState}`;
+  }
+
+  close(): void {
+    this.#source.close();
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}

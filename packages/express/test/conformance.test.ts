@@ -1,0 +1,13 @@
+import { createServer } from 'node:http';
+import express5 from 'express';
+import express4 from 'express4';
+import { listen, runConformance } from '@sse/conformance';
+import { sse } from '../src/index.js';
+
+for (const [name, express] of [['express 5', express5], ['express 4', express4]] as const) {
+  runConformance({
+    name,
+    mount: (handler, options) => listen(createServer(express().all('/events', sse(handler, options))), '/events'),
+    skip: { http2: 'Express 4 and 5 do not run on node:http2: their req/res extend the node:http prototypes' },
+  });
+}
