@@ -1,0 +1,39 @@
+// The sample app on Express 5: routes and framework glue only; what the routes do is in
+// @sse-example/shared, the same for the Hono and Koa apps.
+import express, { type Request } from 'express';
+import { sse } from '@sse/express';
+import { createDemo } from '@sse-example/shared';
+
+const demo = createDemo('Express');
+const app = express();
+app.disable('x-powered-by');
+
+/** The client a `/private` stream counts against. Behind a proxy, set Express's `trust proxy`. */
+const clientOf = (req: Request): string => req.ip ?? 'unknown';
+
+for (const asset of demo.page) {
+  app.get(asset.path, (_req, res) => {
+    res.set(asset.headers).send(asset.body);
+  });
+}
+
+app.get('/sse', sse((stream) => demo.live(stream), demo.streamOptions));
+app.get('/chat', sse((stream) => demo.chat(stream), demo.streamOptions));
+app.get(
+  '/private',
+  sse((stream, req) => demo.privateStream(stream, clientOf(req)), {
+    ...demo.streamOptions,
+    authorize: (req) => demo.authorizePrivate({ authorization: req.headers.authorization, url: req.originalUrl, client: clientOf(req) }),
+  }),
+);
+
+app.post('/messages', async (req, res) => {
+  const reply = await demo.postMessage(req.headers['content-type'], req);
+  res.status(reply.status).set(reply.headers).json(reply.body);
+});
+
+const server = app.listen(demo.config.port, (error) => {
+  if (error) throw error;
+  demo.listening(server);
+});
+demo.exitOnSignals(server);

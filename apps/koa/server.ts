@@ -1,0 +1,42 @@
+// The sample app on Koa 3: routes and framework glue only; what the routes do is in
+// @sse-example/shared, the same for the Express and Hono apps.
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import { sse } from '@sse/koa';
+import { createDemo } from '@sse-example/shared';
+
+const demo = createDemo('Koa');
+const router = new Router();
+
+/** The client a `/private` stream counts against. Behind a proxy, set `app.proxy = true`. */
+const clientOf = (ctx: Context): string => ctx.ip || 'unknown';
+
+for (const asset of demo.page) {
+  router.get(asset.path, (ctx) => {
+    ctx.set(asset.headers);
+    ctx.body = asset.body;
+  });
+}
+
+router.get('/sse', sse((stream) => demo.live(stream), demo.streamOptions));
+router.get('/chat', sse((stream) => demo.chat(stream), demo.streamOptions));
+router.get(
+  '/private',
+  sse((stream, ctx) => demo.privateStream(stream, clientOf(ctx)), {
+    ...demo.streamOptions,
+    authorize: (ctx) => demo.authorizePrivate({ authorization: ctx.get('authorization') || undefined, url: ctx.url, client: clientOf(ctx) }),
+  }),
+);
+
+router.post('/messages', async (ctx) => {
+  const reply = await demo.postMessage(ctx.get('content-type') || undefined, ctx.req);
+  ctx.status = reply.status;
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
+});
+
+const app = new Koa();
+app.use(router.routes()).use(router.allowedMethods());
+
+const server = app.listen(demo.config.port, () => demo.listening(server));
+demo.exitOnSignals(server);

@@ -1,0 +1,211 @@
+// The page of the three sample apps. Plain JavaScript, no build step: what the browser runs is
+// what is in this file. Text that users typed is only ever set with textContent, never as HTML.
+
+const byId = (id) => document.getElementById(id);
+const timeOf = (iso) => new Date(iso).toLocaleTimeString();
+
+// --- Status line: the EventSource's own states plus the server's `status` event -------------
+
+const statusLine = byId('status');
+const CONNECTION_LABELS = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' };
+let connection = 'connecting';
+let serverStatus = null;
+
+function renderStatus() {
+  statusLine.dataset.connection = connection;
+  statusLine.dataset.server = serverStatus?.state ?? '';
+  const label = CONNECTION_LABELS[connection];
+  statusLine.textContent = serverStatus === null ? label : `${label} · server: ${serverStatus.text}`;
+}
+
+// --- GET /sse: welcome, status, clock and metrics ------------------------------------------
+
+const live = new EventSource('/sse');
+live.addEventListener('open', () => {
+  connection = 'open';
+  renderStatus();
+});
+live.addEventListener('error', () => {
+  // CONNECTING: the browser retries by itself after the server's `retry` delay. CLOSED: it gave up.
+  connection = live.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting';
+  renderStatus();
+});
+live.addEventListener('welcome', (event) => {
+  const welcome = JSON.parse(event.data);
+  byId('framework').textContent = welcome.framework;
+  byId('tick-ms').textContent = String(welcome.tickMs);
+  document.title = `@sse live demo · ${welcome.framework}`;
+});
+live.addEventListener('status', (event) => {
+  serverStatus = JSON.parse(event.data);
+  renderStatus();
+});
+live.addEventListener('time', (event) => {
+  const { iso, tick } = JSON.parse(event.data);
+  const clock = byId('clock');
+  clock.textContent = timeOf(iso);
+  clock.dateTime = iso;
+  clock.dataset.tick = String(tick);
+  byId('tick').textContent = String(tick);
+});
+live.addEventListener('metrics', (event) => {
+  const metrics = JSON.parse(event.data);
+  byId('metric-uptime').textContent = `${metrics.uptimeSeconds} s`;
+  byId('metric-memory').textContent = `${metrics.memoryMiB} MiB`;
+  byId('metric-live').textContent = String(metrics.streams.live);
+  byId('metric-chat').textContent = String(metrics.streams.chat);
+  byId('metric-private').textContent = String(metrics.streams.private);
+  byId('metric-messages').textContent = String(metrics.messages);
+});
+
+// --- GET /chat: messages, merged by id so that none is ever shown twice --------------------
+
+const messageList = byId('messages');
+const shownIds = new Set();
+
+/** Appends a message unless it is already shown; returns whether it was new. */
+function showMessage(message) {
+  if (shownIds.has(message.id)) return false;
+  shownIds.add(message.id);
+  const item = document.createElement('li');
+  item.dataset.id = message.id;
+  const time = document.createElement('time');
+  time.dateTime = message.at;
+  time.textContent = timeOf(message.at);
+  const name = document.createElement('strong');
+  name.className = 'name';
+  name.textContent = message.name;
+  const text = document.createElement('span');
+  text.className = 'text';
+  text.textContent = message.text;
+  item.append(time, name, text);
+  messageList.append(item);
+  item.scrollIntoView({ block: 'nearest' });
+  return true;
+}
+
+const chatState = byId('chat-state');
+const chatSync = byId('chat-sync');
+
+function setChatState(state, label) {
+  chatState.dataset.state = state;
+  chatState.textContent = label;
+}
+
+function noteSync(mode, count, text) {
+  chatSync.dataset.mode = mode;
+  chatSync.dataset.count = String(count);
+  chatSync.dataset.syncs = String(Number(chatSync.dataset.syncs) + 1);
+  chatSync.textContent = text;
+}
+
+const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+const chat = new EventSource('/chat');
+chat.addEventListener('open', () => setChatState('open', 'live'));
+chat.addEventListener('error', () => {
+  if (chat.readyState === EventSource.CLOSED) setChatState('closed', 'disconnected');
+  else setChatState('reconnecting', 'reconnecting…');
+});
+chat.addEventListener('message', (event) => {
+  showMessage(JSON.parse(event.data));
+});
+// A first connection, or a server that no longer knows our last id (it restarted): the server
+// sends its recent history, and only what is not shown yet is added.
+chat.addEventListener('snapshot', (event) => {
+  const { reason, messages } = JSON.parse(event.data);
+  const added = messages.filter(showMessage).length;
+  let text = `The server restarted: ${plural(added, 'new message')} loaded, none shown twice.`;
+  if (reason === 'first-connection') text = added === 0 ? 'No messages yet: say something!' : `Loaded ${plural(added, 'recent message')}.`;
+  else if (reason === 'history-unavailable') text = `The server could not replay what was missed: ${plural(added, 'message')} loaded.`;
+  noteSync(`snapshot:${reason}`, added, text);
+});
+// A reconnect that the server could replay from Last-Event-ID: the missed messages came first.
+chat.addEventListener('sync', (event) => {
+  const { count } = JSON.parse(event.data);
+  noteSync('replay', count, `Reconnected: ${plural(count, 'missed message')} replayed.`);
+});
+
+// --- POST /messages -----------------------------------------------------------------------
+
+const chatForm = byId('chat-form');
+const nameInput = byId('chat-name');
+const textInput = byId('chat-text');
+const chatError = byId('chat-error');
+nameInput.value = `guest-${Math.floor(Math.random() * 9000 + 1000)}`;
+
+chatForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  chatError.textContent = '';
+  try {
+    const response = await fetch('/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: nameInput.value, text: textInput.value }),
+    });
+    if (response.ok) {
+      // Not shown here: it comes back over /chat like everyone else's, so it appears once.
+      textInput.value = '';
+      return;
+    }
+    const body = await response.json().catch(() => ({ error: response.statusText }));
+    chatError.textContent = `Not sent (${response.status}): ${body.error}`;
+  } catch {
+    chatError.textContent = 'Not sent: the server cannot be reached right now.';
+  }
+});
+
+// --- GET /private: only with a token --------------------------------------------------------
+
+const privateState = byId('private-state');
+const privateLog = byId('private-log');
+const tokenInput = byId('private-token');
+let privateSource = null;
+
+function setPrivateState(state, label) {
+  privateState.dataset.state = state;
+  privateState.textContent = label;
+}
+
+function disconnectPrivate() {
+  privateSource?.close();
+  privateSource = null;
+}
+
+byId('private-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  disconnectPrivate();
+  privateState.dataset.opened = 'false';
+  privateLog.replaceChildren();
+  const token = tokenInput.value.trim();
+  const source = new EventSource(token === '' ? '/private' : `/private?token=${encodeURIComponent(token)}`);
+  privateSource = source;
+  setPrivateState('connecting', 'connecting…');
+  source.addEventListener('open', () => {
+    privateState.dataset.opened = 'true';
+    setPrivateState('open', 'open');
+  });
+  source.addEventListener('private', (event) => {
+    const { text, at, openPrivateStreams } = JSON.parse(event.data);
+    const item = document.createElement('li');
+    item.textContent = `${timeOf(at)} ${text} (${plural(openPrivateStreams, 'private stream')} open)`;
+    privateLog.prepend(item);
+    while (privateLog.childElementCount > 5) privateLog.lastElementChild.remove();
+  });
+  source.addEventListener('error', () => {
+    if (source.readyState !== EventSource.CLOSED) {
+      setPrivateState('reconnecting', 'reconnecting…');
+    } else if (privateState.dataset.opened === 'true') {
+      setPrivateState('closed', 'closed');
+    } else {
+      // EventSource does not expose the status: 401 (no or wrong token) and 429 (too many
+      // private streams) both end here, and the browser does not retry either.
+      setPrivateState('refused', 'refused: no valid token, or too many private streams open');
+    }
+  });
+});
+
+byId('private-disconnect').addEventListener('click', () => {
+  disconnectPrivate();
+  setPrivateState('idle', 'not connected');
+});

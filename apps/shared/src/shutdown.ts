@@ -1,0 +1,52 @@
+/** The part of a Node `http.Server` that shutdown needs (Express, Koa and `@hono/node-server` all give one). */
+export interface ClosableServer {
+  close(callback?: (error?: Error) => void): unknown;
+  closeIdleConnections?(): void;
+  closeAllConnections?(): void;
+}
+
+export interface ShutdownOptions {
+  /** Closes every stream (and anything else the app holds) when a signal arrives. */
+  closeStreams: () => void;
+  /** Past this many ms, the remaining connections are cut and the process exits with code 1. Defaults to `5000`. */
+  forceAfterMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * On SIGINT or SIGTERM: closes every stream (clients get the end of the stream and reconnect
+ * later), stops accepting connections, closes idle keep-alive connections as they become idle,
+ * and exits with code 0 once the server is closed. A second signal, or `forceAfterMs`, cuts
+ * what is left and exits with code 1.
+ */
+export function exitOnSignals(server: ClosableServer, options: ShutdownOptions): void {
+  const forceAfterMs = options.forceAfterMs ?? 5000;
+  const log = options.log ?? ((line: string) => console.log(line));
+  let stopping = false;
+
+  const force = (why: string): void => {
+    log(`${why}: cutting the remaining connections`);
+    server.closeAllConnections?.();
+    process.exit(1);
+  };
+
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      force(`${signal} again`);
+      return;
+    }
+    stopping = true;
+    log(`${signal} received: closing every stream and shutting down`);
+    options.closeStreams();
+    server.close(() => process.exit(0));
+    // A stream that just ended leaves a keep-alive connection that would hold close() open
+    // until it times out: close each one as soon as it is idle.
+    server.closeIdleConnections?.();
+    const sweep = setInterval(() => server.closeIdleConnections?.(), 50);
+    sweep.unref();
+    setTimeout(() => force(`still open after ${forceAfterMs} ms`), forceAfterMs).unref();
+  };
+
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
