@@ -201,7 +201,10 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
         subscriber.stream[kReplayed](count);
         this.#report(onReplay, { status: 'replayed', lastEventId, count });
       }
-      for (const event of pending) {
+      // A store whose live path lags behind its history (@sse/redis) can deliver, during the read,
+      // events up to the client's own last id: the client already has those.
+      const alreadySeen = pending.findIndex((event) => event.id === lastEventId);
+      for (const event of pending.slice(alreadySeen + 1)) {
         if (seen === undefined || !seen.has(event.id)) this.#write(subscriber, event);
       }
     };

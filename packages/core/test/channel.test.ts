@@ -267,6 +267,44 @@ describe('createChannel: history and replay', () => {
     expect(received(sink).map((e) => e.data)).toEqual(['m1', 'm2']);
   });
 
+  it('does not resend events up to the client\'s own id that a lagging live path delivers during the read', async () => {
+    const memory = createMemoryStore({ limit: 1000 });
+    // Live delivery that lags behind the history, like a reader tailing a remote log.
+    const held: ChannelEvent[] = [];
+    const listeners = new Set<(event: ChannelEvent) => void>();
+    memory.listen((event) => held.push(event));
+    const flush = (): void => {
+      for (const event of held.splice(0)) for (const listener of listeners) listener(event);
+    };
+    let releaseSince!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseSince = resolve));
+    const lagging: ChannelStore = {
+      publish: (event) => memory.publish(event),
+      listen: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      since: async (id) => {
+        await gate;
+        return memory.since(id);
+      },
+    };
+    const channel = createChannel({ store: lagging });
+    await channel.broadcast('m0');
+    flush();
+    await channel.broadcast('m1');
+    const seenElsewhere = await channel.broadcast('m2'); // a client got it from another instance
+    const { sink, stream } = client(seenElsewhere);
+    channel.subscribe(stream);
+    flush(); // m1 and m2 arrive live while the history is read
+    releaseSince();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await channel.broadcast('m3');
+    flush();
+    await vi.waitFor(() => expect(received(sink).length).toBeGreaterThanOrEqual(1));
+    expect(received(sink).map((e) => e.data)).toEqual(['m3']);
+  });
+
   it('reports a failing history read and continues with live events', async () => {
     const memory = createMemoryStore();
     const onError = vi.fn();
