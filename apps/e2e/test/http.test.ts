@@ -1,0 +1,187 @@
+// What the browser cannot see: status codes, headers and the exact events, checked with Node
+// clients against each app (the same file runs against Express, Hono and Koa).
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import type { ChatEvents, ChatMessage, LiveEvents } from '@sse-example/shared';
+import { FRAMEWORKS, TEST_TOKEN, TEST_TICK_MS, startApp, type RunningApp } from './support/app.js';
+import { EventReader } from './support/event-reader.js';
+import { postMessage, uniquePrefix } from './support/http.js';
+
+const json = <T>(text: string): T => JSON.parse(text) as T;
+
+describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
+  let app: RunningApp;
+  const readers: EventReader[] = [];
+  const open = async (path: string, headers?: Record<string, string>): Promise<EventReader> => {
+    const reader = await EventReader.open(`${app.url}${path}`, headers);
+    readers.push(reader);
+    return reader;
+  };
+
+  beforeAll(async () => {
+    app = await startApp(framework);
+  });
+
+  afterAll(async () => {
+    for (const reader of readers) reader.close();
+    await app?.stop();
+  });
+
+  test('GET / serves the shared page with its script, its style and a strict CSP', async () => {
+    const page = await fetch(`${app.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/app.js"></script>');
+    for (const [path, type] of [['/app.js', /^text\/javascript/], ['/style.css', /^text\/css/]] as const) {
+      const asset = await fetch(`${app.url}${path}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(type);
+      await asset.text();
+    }
+  });
+
+  test('GET /sse sends a retry hint, a welcome and a status, then the time and JSON metrics every tick', async () => {
+    const live = await open('/sse');
+    const welcome = json<LiveEvents['welcome']>((await live.waitFor((e) => e.event === 'welcome')).data);
+    expect(welcome).toMatchObject({ framework: expect.stringMatching(new RegExp(framework, 'i')), tickMs: TEST_TICK_MS });
+    expect(json<LiveEvents['status']>((await live.waitFor((e) => e.event === 'status')).data)).toMatchObject({ state: 'ok' });
+    expect(live.retry).toBeGreaterThanOrEqual(1000);
+    expect(live.retry).toBeLessThan(2000);
+    const first = json<LiveEvents['time']>((await live.waitFor((e) => e.event === 'time')).data);
+    const later = json<LiveEvents['time']>((await live.waitFor((e) => e.event === 'time' && json<LiveEvents['time']>(e.data).tick > first.tick)).data);
+    expect(Date.parse(later.iso)).toBeGreaterThanOrEqual(Date.parse(first.iso));
+    const metrics = json<LiveEvents['metrics']>((await live.waitFor((e) => e.event === 'metrics')).data);
+    expect(metrics.streams.live).toBeGreaterThanOrEqual(1);
+    expect(metrics.memoryMiB).toBeGreaterThan(0);
+    live.close();
+  });
+
+  test.each([
+    ['bad JSON', '{"text": "hi"', 400, /not valid JSON/],
+    ['no text', '{}', 400, /text is required/],
+    ['a text that is not a string', '{"text": 42}', 400, /text must be a string/],
+    ['a blank text', '{"text": "   "}', 400, /text must not be empty/],
+    ['an array', '["hi"]', 400, /JSON object/],
+    ['a text that is too long', JSON.stringify({ text: 'x'.repeat(501) }), 400, /at most 500 characters/],
+    ['a name that is not a string', '{"text": "hi", "name": 7}', 400, /name must be a string/],
+    ['a body over 16 KiB', JSON.stringify({ text: 'x'.repeat(20_000) }), 413, /larger than/],
+  ])('POST /messages with %s answers %i and says why', async (_case, body, status, message) => {
+    const response = await fetch(`${app.url}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await response.json()) as { error: string }).error).toMatch(message);
+  });
+
+  test('POST /messages refuses a body that is not JSON with 415', async () => {
+    const response = await fetch(`${app.url}/messages`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { error: string }).error).toMatch(/application\/json/);
+  });
+
+  test('POST /messages answers 201 with the message, trimmed, and broadcasts it on /chat', async () => {
+    const chat = await open('/chat');
+    await chat.waitFor((e) => e.event === 'snapshot');
+    const text = uniquePrefix('hello');
+    const response = await fetch(`${app.url}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ text: `  ${text}  ` }),
+    });
+    expect(response.status).toBe(201);
+    const posted = (await response.json()) as ChatMessage;
+    expect(posted).toMatchObject({ text, name: 'guest' });
+    const received = await chat.waitFor((e) => e.event === 'message');
+    expect(received.id).toBe(posted.id);
+    expect(json<ChatMessage>(received.data)).toEqual(posted);
+    chat.close();
+  });
+
+  test('GET /chat replays what a client missed after its Last-Event-ID, and sends a snapshot for an id it never issued', async () => {
+    const prefix = uniquePrefix('replay');
+    const [a, b, c] = [await postMessage(app.url, `${prefix} a`), await postMessage(app.url, `${prefix} b`), await postMessage(app.url, `${prefix} c`)];
+
+    const resumed = await open('/chat', { 'last-event-id': a.id });
+    const sync = await resumed.waitFor((e) => e.event === 'sync');
+    expect(json<ChatEvents['sync']>(sync.data)).toEqual({ mode: 'replay', count: 2 });
+    expect(resumed.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual([b.id, c.id]);
+    expect(resumed.events.some((e) => e.event === 'snapshot')).toBe(false);
+
+    const stranger = await open('/chat', { 'last-event-id': 'an-id-from-another-process-1' });
+    const snapshot = await stranger.waitFor((e) => e.event === 'snapshot');
+    const { reason, messages } = json<ChatEvents['snapshot']>(snapshot.data);
+    expect(reason).toBe('unknown-last-event-id');
+    expect(messages.slice(-3)).toEqual([a, b, c]);
+    // The snapshot carries the newest id, so the next reconnect can be replayed.
+    expect(snapshot.id).toBe(c.id);
+
+    const newcomer = await open('/chat');
+    expect(json<ChatEvents['snapshot']>((await newcomer.waitFor((e) => e.event === 'snapshot')).data).reason).toBe('first-connection');
+    for (const reader of [resumed, stranger, newcomer]) reader.close();
+  });
+
+  test('GET /private answers 401 before any stream header without a valid token', async () => {
+    for (const [path, headers] of [
+      ['/private', {}],
+      ['/private?token=wrong', {}],
+      ['/private', { authorization: 'Bearer wrong' }],
+      ['/private', { authorization: `Basic ${TEST_TOKEN}` }],
+    ] as const) {
+      const response = await fetch(`${app.url}${path}`, { headers: { accept: 'text/event-stream', ...headers } });
+      expect(response.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
+      expect(response.headers.get('content-type')).not.toMatch(/event-stream/);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await response.text()).toMatch(/token/);
+    }
+  });
+
+  test('GET /private streams with the token, in the query or as a Bearer header', async () => {
+    const byQuery = await open(`/private?token=${TEST_TOKEN}`);
+    await byQuery.waitFor((e) => e.event === 'private');
+    byQuery.close();
+    const byHeader = await open('/private', { authorization: `Bearer ${TEST_TOKEN}` });
+    await byHeader.waitFor((e) => e.event === 'private');
+    byHeader.close();
+  });
+
+  test('GET /private allows 3 open streams per client, answers 429 with Retry-After past it, and frees a slot on close', async () => {
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    // Streams of the previous test may still be closing on the server: wait until 3 fit.
+    const held: EventReader[] = [];
+    await vi.waitFor(
+      async () => {
+        while (held.length < 3) held.push(await open('/private', auth));
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    await Promise.all(held.map((reader) => reader.waitFor((e) => e.event === 'private')));
+
+    const refused = await fetch(`${app.url}/private`, { headers: { accept: 'text/event-stream', ...auth } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.headers.get('content-type')).not.toMatch(/event-stream/);
+    expect(await refused.text()).toMatch(/at most 3/);
+
+    held.shift()!.close();
+    const again = await vi.waitFor(() => open('/private', auth), { timeout: 20_000, interval: 100 });
+    await again.waitFor((e) => e.event === 'private');
+    for (const reader of [...held, again]) reader.close();
+  });
+
+  test('SIGTERM ends every open stream cleanly, after a shutting-down status, and exits with code 0', async () => {
+    const doomed = await startApp(framework);
+    try {
+      const live = await EventReader.open(`${doomed.url}/sse`);
+      const chat = await EventReader.open(`${doomed.url}/chat`);
+      const held = await EventReader.open(`${doomed.url}/private`, { authorization: `Bearer ${TEST_TOKEN}` });
+      await Promise.all([live.waitFor((e) => e.event === 'time'), chat.waitFor((e) => e.event === 'snapshot'), held.waitFor((e) => e.event === 'private')]);
+
+      const exit = await doomed.stop('SIGTERM');
+      expect(exit, doomed.output()).toEqual({ code: 0, signal: null });
+      expect(await Promise.all([live.ended, chat.ended, held.ended])).toEqual(['clean', 'clean', 'clean']);
+      const status = live.events.filter((e) => e.event === 'status').at(-1);
+      expect(json<LiveEvents['status']>(status!.data).state).toBe('shutting-down');
+    } finally {
+      await doomed.stop('SIGKILL');
+    }
+  });
+});

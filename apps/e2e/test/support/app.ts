@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Framework = 'express' | 'hono' | 'koa';
+
+/** The apps the same tests run against. */
+export const FRAMEWORKS: readonly Framework[] = ['express', 'hono', 'koa'];
+
+/** The `/private` token the tests start the apps with. */
+export const TEST_TOKEN = 'e2e-token';
+
+/** A short tick keeps the tests fast: the clock must visibly advance within seconds. */
+export const TEST_TICK_MS = 200;
+
+const APPS_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** `apps/<framework>/test-results/`, where screenshots go. */
+export function testResultsDir(framework: Framework): string {
+  const dir = `${APPS_DIR}${framework}/test-results/`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export interface AppExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunningApp {
+  framework: Framework;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Everything the app printed so far (for failure messages). */
+  output(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<AppExit>;
+  /** Sends the signal (SIGTERM by default) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<AppExit>;
+}
+
+/**
+ * Starts `apps/<framework>/server.ts` as its own process, the way `npm start` does (TypeScript
+ * source through tsx), and resolves once it printed its startup line.
+ */
+export function startApp(framework: Framework, options: { port?: number } = {}): Promise<RunningApp> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sse/source', 'server.ts'], {
+    cwd: `${APPS_DIR}${framework}`,
+    env: { ...process.env, PORT: String(options.port ?? 0), TICK_MS: String(TEST_TICK_MS), PRIVATE_TOKEN: TEST_TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const exited = new Promise<AppExit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the ${framework} app printed no startup line within 30 s:\n${output}`));
+    }, 30_000);
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`the ${framework} app exited (${JSON.stringify(exit)}) before it listened:\n${output}`));
+    });
+    const onData = (): void => {
+      const match = /listening on http:\/\/localhost:(\d+)/.exec(output);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      const port = Number(match[1]);
+      resolve({
+        framework,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        output: () => output,
+        exited,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+  });
+}
