@@ -1,0 +1,52 @@
+import { createChannel, createStreamRegistry, type SlowClientInfo } from '@sse/core';
+import { describe, expect, it, vi } from 'vitest';
+import { openStream, rawRequest } from './clients.js';
+import { adapters } from './servers.js';
+
+const KIB = 1024;
+const EVENTS = 12_000;
+const BOUND = 256 * KIB;
+
+describe.each(Object.entries(adapters))('slow readers among fast ones on %s', (_name, mount) => {
+  it('keeps every fast client fed while the slow ones stay bounded and are dropped', async () => {
+    const registry = createStreamRegistry();
+    const channel = createChannel();
+    const reports: SlowClientInfo[] = [];
+    const server = await mount((stream) => void channel.subscribe(stream), {
+      registry,
+      keepAlive: false,
+      maxBufferedBytes: BOUND,
+      onSlowClient: (info) => reports.push(info),
+    });
+    try {
+      const fast = Array.from({ length: 10 }, () => openStream(server.url));
+      await Promise.all(fast.map((client) => client.response));
+      const { pathname } = new URL(server.url);
+      const slow = await Promise.all(
+        Array.from({ length: 3 }, () => rawRequest(server.url, `GET ${pathname} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`)),
+      );
+      for (const { socket } of slow) socket.pause();
+      await vi.waitFor(() => expect(channel.size).toBe(13), { timeout: 10_000 });
+      const payload = 'p'.repeat(KIB);
+      // A paced producer: a batch per tick, like a real feed.
+      for (let n = 0; n < EVENTS; n += 100) {
+        for (let i = n; i < n + 100; i++) void channel.broadcast({ id: String(i + 1), data: payload });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await vi.waitFor(() => expect(fast.every((client) => client.events.length === EVENTS)).toBe(true), { timeout: 60_000, interval: 50 });
+      for (const client of fast) {
+        expect(client.events.at(-1)?.id).toBe(String(EVENTS));
+        expect(new Set(client.events.map((event) => event.id)).size).toBe(EVENTS);
+      }
+      expect(registry.counters().closedBy['slow-client']).toBe(3);
+      expect(reports).toHaveLength(3);
+      // The queue is checked as each event arrives: never more than the bound plus the event that crossed it.
+      for (const report of reports) expect(report.bufferedBytes).toBeLessThanOrEqual(BOUND + 2 * KIB);
+      expect(channel.size).toBe(10);
+      for (const client of fast) client.destroy();
+      for (const { socket } of slow) socket.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
