@@ -1,0 +1,7 @@
+export {
+  createRedisStore,
+  SseRedisUnavailableError,
+  type RedisStore,
+  type RedisStoreOptions,
+  type RedisStoreStatus,
+} from './store.js';

@@ -1,0 +1,481 @@
+import { SseError, type ChannelEvent, type ChannelEventInput, type ChannelStore } from '@sse/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import { compareStreamIds, parseStreamId } from './stream-id.js';
+
+/** Entries read per `XREAD`: a burst is delivered in batches of this size. */
+const READ_BATCH = 1000;
+/** How long one `XREAD` blocks; the loop then re-checks that it should still run. */
+const READ_BLOCK_MS = 5000;
+/** Pause before retrying a read that Redis refused (e.g. the key holds another type). */
+const READ_RETRY_MS = 1000;
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * Key of the Redis Stream that carries the channel's events and keeps its history: one stream
+   * per channel, the same on every instance. Required.
+   */
+  stream: string;
+  /**
+   * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS.
+   * Defaults to `redis://127.0.0.1:6379`.
+   */
+  url?: string | undefined;
+  /**
+   * How many events the stream keeps for replay, at least. Redis trims in whole internal nodes
+   * (`XADD … MAXLEN ~`), so up to about 100 more may stay. Defaults to `1000`.
+   */
+  maxLen?: number;
+  /**
+   * Events older than this (ms, measured with this process's clock against the stream ids'
+   * timestamps) are not replayed, and are trimmed on the next publish. Defaults to no age limit.
+   */
+  maxAgeMs?: number;
+  /**
+   * How long `publish` and `since` wait for Redis when it is not connected (at startup, during an
+   * outage) before failing with {@link SseRedisUnavailableError}; also how long a replay waits for
+   * this instance's reader to catch up. `0` fails at once. Defaults to `1000`.
+   */
+  offlineTimeoutMs?: number;
+  /**
+   * Extra ioredis options for both connections (TLS, credentials, `connectionName`, `family`…).
+   * The store sets `enableOfflineQueue: false`, `autoResendUnfulfilledCommands: false`,
+   * `maxRetriesPerRequest: 0` and `lazyConnect: false` itself: commands fail fast instead of
+   * piling up during an outage or being sent twice after it. Defaults to none.
+   */
+  redisOptions?: RedisOptions;
+  /**
+   * Told when Redis becomes unreachable (or the stream unreadable) and when it is usable again;
+   * called once per change. Defaults to a `console.warn` at the start and end of each outage.
+   */
+  onStatus?: (status: RedisStoreStatus) => void;
+}
+
+/** What {@link RedisStoreOptions.onStatus} is told. */
+export type RedisStoreStatus =
+  /** Both connections are ready: broadcasts flow and history can be read. */
+  | { state: 'up' }
+  /** Redis cannot be reached or the stream cannot be read; `error` says why. Local streams stay open. */
+  | { state: 'down'; error: unknown };
+
+/** A {@link ChannelStore} shared through Redis; see {@link createRedisStore}. */
+export interface RedisStore extends ChannelStore {
+  readonly shared: true;
+  /** The Redis Stream key it uses. */
+  readonly stream: string;
+  /** Appends the event (`XADD`); resolves with it, its `id` being the stream id. */
+  publish(event: ChannelEventInput): Promise<ChannelEvent>;
+  /**
+   * The newest `count` events the stream keeps, oldest first: what a first connection's snapshot
+   * shows. Subscribe with `replay: <the last one's id>` afterwards, and what was broadcast in
+   * between follows with no gap and no duplicate.
+   */
+  recent(count: number): Promise<ChannelEvent[]>;
+  /** Closes both Redis connections; later publishes reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Thrown (as a rejection) by `publish` and `since` when Redis is not connected or the connection
+ * dropped during the command. The store reconnects by itself; retry later (or answer 503).
+ * A publish cut off mid-command may still have reached Redis.
+ */
+export class SseRedisUnavailableError extends SseError {
+  constructor(stream: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_SSE_REDIS_UNAVAILABLE',
+      `Redis is unavailable for stream "${stream}" (${reason}); the store reconnects by itself, retry later`,
+      options,
+    );
+  }
+}
+
+interface Tail {
+  redis: Redis;
+  /** Id of the last entry this instance delivered; `undefined` until the start is known. */
+  position: string | undefined;
+  /** Redis answered the last read with an error (not a lost connection). */
+  failing: boolean;
+  stopped: boolean;
+}
+
+type Listener = (event: ChannelEvent) => void;
+
+/**
+ * A channel store on one Redis Stream, shared by every server instance:
+ * `createChannel({ store: createRedisStore({ url, stream: 'chat' }) })`.
+ *
+ * `publish` appends with `XADD` (trimmed by `maxLen` and `maxAgeMs`); each instance tails the
+ * stream with `XREAD BLOCK` on a connection of its own and delivers every entry once, in stream
+ * order, to its local subscribers. Event ids are the stream ids, so a client can replay from its
+ * `Last-Event-ID` on any instance. After an outage the reader resumes from the last entry it
+ * delivered, so nothing that Redis kept is lost.
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStreamStore(options);
+}
+
+class RedisStreamStore implements RedisStore {
+  readonly shared = true;
+  readonly stream: string;
+  readonly #url: string;
+  readonly #maxLen: number;
+  readonly #maxAgeMs: number | undefined;
+  readonly #offlineTimeoutMs: number;
+  readonly #redisOptions: RedisOptions;
+  readonly #onStatus: (status: RedisStoreStatus) => void;
+  readonly #command: Redis;
+  readonly #listeners = new Set<Listener>();
+  /** Re-evaluated whenever a connection or the reader's position changes. */
+  readonly #checks = new Set<() => void>();
+  #tail: Tail | undefined;
+  #state: RedisStoreStatus['state'] | undefined;
+  #lastError: unknown;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    const { stream, url = 'redis://127.0.0.1:6379', maxLen = 1000, maxAgeMs, offlineTimeoutMs = 1000 } = options ?? {};
+    if (typeof stream !== 'string' || stream === '') {
+      throw new SseError('ERR_SSE_OPTION', `createRedisStore needs the key of its Redis Stream: { stream: 'chat' }, got ${String(stream)}`);
+    }
+    if (typeof url !== 'string' || url === '') throw new SseError('ERR_SSE_OPTION', `url must be a Redis URL such as redis://127.0.0.1:6379, got ${String(url)}`);
+    if (!Number.isSafeInteger(maxLen) || maxLen < 1) {
+      throw new SseError('ERR_SSE_OPTION', `maxLen must be a positive integer (the stream also carries live events), got ${String(maxLen)}`);
+    }
+    if (maxAgeMs !== undefined && !(maxAgeMs > 0 && Number.isFinite(maxAgeMs))) {
+      throw new SseError('ERR_SSE_OPTION', `maxAgeMs must be a positive number of milliseconds, got ${String(maxAgeMs)}`);
+    }
+    if (!(offlineTimeoutMs >= 0 && Number.isFinite(offlineTimeoutMs))) {
+      throw new SseError('ERR_SSE_OPTION', `offlineTimeoutMs must be a non-negative number of milliseconds, got ${String(offlineTimeoutMs)}`);
+    }
+    this.stream = stream;
+    this.#url = url;
+    this.#maxLen = maxLen;
+    this.#maxAgeMs = maxAgeMs;
+    this.#offlineTimeoutMs = offlineTimeoutMs;
+    this.#redisOptions = options.redisOptions ?? {};
+    this.#onStatus = options.onStatus ?? logStatus(stream);
+    this.#command = this.#connect(() => false);
+  }
+
+  publish(input: ChannelEventInput): Promise<ChannelEvent> {
+    if (input.id !== undefined) {
+      throw new SseError(
+        'ERR_SSE_REDIS_ID',
+        `@sse/redis uses Redis Stream ids as event ids, so that any instance can replay from them; broadcast without an id (got "${input.id}")`,
+      );
+    }
+    return this.#append(input);
+  }
+
+  listen(listener: Listener): () => void {
+    if (this.#closed) return noop;
+    this.#listeners.add(listener);
+    if (this.#tail === undefined) this.#startTail();
+    return () => {
+      if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#stopTail();
+    };
+  }
+
+  since(lastEventId: string): readonly ChannelEvent[] | null | Promise<readonly ChannelEvent[] | null> {
+    const parts = parseStreamId(lastEventId);
+    if (parts === undefined) return null;
+    if (this.#maxAgeMs !== undefined && Number(parts.ms) < Date.now() - this.#maxAgeMs) return null;
+    return this.#readSince(lastEventId);
+  }
+
+  async recent(count: number): Promise<ChannelEvent[]> {
+    if (!Number.isSafeInteger(count) || count < 1) throw new SseError('ERR_SSE_OPTION', `recent() needs a positive integer count, got ${String(count)}`);
+    await this.#whenUsable(() => true);
+    let entries: [id: string, fields: string[]][];
+    try {
+      entries = await this.#command.xrevrange(this.stream, '+', '-', 'COUNT', count);
+    } catch (error) {
+      throw this.#failure('XREVRANGE', error);
+    }
+    const oldest = this.#maxAgeMs === undefined ? undefined : Date.now() - this.#maxAgeMs;
+    const events: ChannelEvent[] = [];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [id, fields] = entries[i]!;
+      if (oldest !== undefined && Number(id.slice(0, id.indexOf('-'))) < oldest) continue;
+      const event = decodeEntry(id, fields);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTail();
+    this.#listeners.clear();
+    this.#notify();
+    const command = this.#command;
+    if (command.status === 'ready') {
+      await command.quit().catch(noop);
+    }
+    command.disconnect();
+  }
+
+  async #append(input: ChannelEventInput): Promise<ChannelEvent> {
+    // While this instance's reader is finding where to start, an entry appended now could land
+    // before that point and never be delivered here: wait until the position is known.
+    await this.#whenUsable(() => this.#tail === undefined || this.#tail.position !== undefined);
+    const fields = ['d', input.data];
+    if (input.event !== undefined) fields.push('e', input.event);
+    if (input.json) fields.push('j', '1');
+    let id: string | null;
+    try {
+      id = await this.#command.xadd(this.stream, 'MAXLEN', '~', this.#maxLen, '*', ...fields);
+    } catch (error) {
+      throw this.#failure('XADD', error);
+    }
+    if (id === null) throw new SseError('ERR_SSE_REDIS', `XADD on stream "${this.stream}" returned no id`);
+    if (this.#maxAgeMs !== undefined) {
+      // Trimming is housekeeping: a failure here must not fail the broadcast that already went out.
+      this.#command.xtrim(this.stream, 'MINID', '~', `${Date.now() - this.#maxAgeMs}-0`).catch(noop);
+    }
+    return { id, event: input.event, data: input.data, json: input.json };
+  }
+
+  async #readSince(lastEventId: string): Promise<readonly ChannelEvent[] | null> {
+    // Read after the reader knows where it starts: events between this read and that start
+    // would reach neither the reply nor the live path.
+    await this.#whenUsable(() => this.#tail === undefined || this.#tail.position !== undefined);
+    let entries: [id: string, fields: string[]][];
+    try {
+      // Inclusive start: the client's own id must still be in the stream, else events after it
+      // may have been trimmed (or the id was never issued here) and the replay would have a gap.
+      entries = await this.#command.xrange(this.stream, lastEventId, '+');
+    } catch (error) {
+      throw this.#failure('XRANGE', error);
+    }
+    if (entries[0]?.[0] !== lastEventId) return null;
+    // Live events reach this instance through its reader, which may lag behind this read. The
+    // reply stops at what the reader has delivered (the channel already holds those that arrived
+    // during the read; later ones follow live), so no event reaches a client twice. Waiting for the
+    // reader to pass the client's own id keeps older events out of the live path.
+    await this.#until(() => this.#tailReached(lastEventId), this.#offlineTimeoutMs);
+    const limit = this.#tail?.position;
+    const events: ChannelEvent[] = [];
+    for (let i = 1; i < entries.length; i++) {
+      const [id, fields] = entries[i]!;
+      if (limit !== undefined && compareStreamIds(id, limit) > 0) break;
+      const event = decodeEntry(id, fields);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  #tailReached(id: string): boolean {
+    const tail = this.#tail;
+    if (tail === undefined || tail.stopped) return true;
+    return tail.position !== undefined && compareStreamIds(tail.position, id) >= 0;
+  }
+
+  /** Waits until the command connection is ready and `also()` holds, or fails as unavailable. */
+  async #whenUsable(also: () => boolean): Promise<void> {
+    if (this.#closed) throw new SseError('ERR_SSE_REDIS_CLOSED', `the Redis store of stream "${this.stream}" was closed`);
+    const usable = await this.#until(() => this.#command.status === 'ready' && also(), this.#offlineTimeoutMs);
+    if (this.#closed) throw new SseError('ERR_SSE_REDIS_CLOSED', `the Redis store of stream "${this.stream}" was closed`);
+    if (!usable) {
+      throw new SseRedisUnavailableError(this.stream, `not connected after ${this.#offlineTimeoutMs} ms: ${describe(this.#lastError ?? this.#command.status)}`, {
+        cause: this.#lastError,
+      });
+    }
+  }
+
+  /** Resolves `true` once `ready()` holds, `false` on timeout or close. */
+  #until(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        this.#checks.delete(check);
+        resolve(value);
+      };
+      const check = (): void => {
+        if (ready()) finish(true);
+        else if (this.#closed) finish(false);
+      };
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => finish(false), timeoutMs) : undefined;
+      this.#checks.add(check);
+    });
+  }
+
+  #notify(): void {
+    for (const check of [...this.#checks]) check();
+  }
+
+  #failure(command: string, error: unknown): Error {
+    if ((error as { name?: unknown } | null)?.name === 'ReplyError') {
+      return new SseError('ERR_SSE_REDIS', `Redis refused ${command} on stream "${this.stream}": ${describe(error)}`, { cause: error });
+    }
+    return new SseRedisUnavailableError(this.stream, describe(error), { cause: error });
+  }
+
+  #connect(isRetired: () => boolean): Redis {
+    const redis = new Redis(this.#url, {
+      ...this.#redisOptions,
+      // Fail fast instead of queueing while disconnected, and never resend a command whose fate
+      // is unknown after a reconnect (an XADD sent twice would be a duplicate event).
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      // Rejects the commands in flight as soon as the connection drops (ioredis would keep them
+      // pending for 20 reconnection attempts).
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+    });
+    redis.on('ready', () => {
+      if (isRetired()) return;
+      this.#updateStatus();
+      this.#notify();
+    });
+    // ioredis emits `error` for every failed attempt; the listener also keeps it from logging them.
+    redis.on('error', (error: unknown) => {
+      if (!isRetired()) this.#lastError = error;
+    });
+    redis.on('close', () => {
+      if (isRetired()) return;
+      this.#updateStatus(this.#lastError ?? new Error('connection closed'));
+      this.#notify();
+    });
+    return redis;
+  }
+
+  #updateStatus(error?: unknown): void {
+    if (this.#closed) return;
+    const tail = this.#tail;
+    const up = this.#command.status === 'ready' && (tail === undefined || (tail.redis.status === 'ready' && !tail.failing));
+    let status: RedisStoreStatus | undefined;
+    if (up && this.#state !== 'up') {
+      this.#lastError = undefined;
+      status = { state: 'up' };
+    } else if (!up && error !== undefined && this.#state !== 'down') {
+      status = { state: 'down', error };
+    }
+    if (status === undefined) return;
+    this.#state = status.state;
+    try {
+      this.#onStatus(status);
+    } catch (hookError) {
+      console.error('[@sse/redis] onStatus threw:', hookError);
+    }
+  }
+
+  #startTail(): void {
+    const tail: Tail = { redis: undefined as unknown as Redis, position: undefined, failing: false, stopped: false };
+    tail.redis = this.#connect(() => tail.stopped || this.#closed);
+    this.#tail = tail;
+    void this.#follow(tail);
+  }
+
+  #stopTail(): void {
+    const tail = this.#tail;
+    if (tail === undefined) return;
+    tail.stopped = true;
+    this.#tail = undefined;
+    // Rejects the blocked XREAD, which ends the loop.
+    tail.redis.disconnect();
+    this.#notify();
+    this.#updateStatus();
+  }
+
+  /** The reader: delivers every entry after `tail.position`, resuming there after any outage. */
+  async #follow(tail: Tail): Promise<void> {
+    while (!tail.stopped) {
+      try {
+        await this.#until(() => tail.stopped || tail.redis.status === 'ready', Infinity);
+        if (tail.stopped) return;
+        if (tail.position === undefined) {
+          const [last] = await tail.redis.xrevrange(this.stream, '+', '-', 'COUNT', 1);
+          tail.position = last?.[0] ?? '0-0';
+          this.#notify();
+        }
+        const reply = (await tail.redis.xread('COUNT', READ_BATCH, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.stream, tail.position)) as
+          | [key: string, entries: [id: string, fields: string[]][]][]
+          | null;
+        if (tail.stopped) return;
+        if (tail.failing) {
+          tail.failing = false;
+          this.#updateStatus();
+        }
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [id, fields] of entries) {
+          tail.position = id;
+          const event = decodeEntry(id, fields);
+          if (event !== undefined) this.#deliver(event);
+        }
+        if (entries.length > 0) this.#notify();
+      } catch (error) {
+        if (tail.stopped) return;
+        // A lost connection ends in the wait above until ioredis has reconnected; an error that
+        // Redis answered (wrong key type, ACL) is reported and retried after a pause.
+        if ((error as { name?: unknown } | null)?.name === 'ReplyError') {
+          tail.failing = true;
+          this.#updateStatus(this.#failure('XREAD', error));
+          await this.#until(() => tail.stopped, READ_RETRY_MS);
+        }
+      }
+    }
+  }
+
+  #deliver(event: ChannelEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not stop delivery to the others, nor the reader.
+        console.error('[@sse/redis] a channel listener threw:', error);
+      }
+    }
+  }
+}
+
+/** An entry as this store writes it (`d` data, `e` event, `j` JSON flag); anything else is skipped. */
+function decodeEntry(id: string, fields: readonly string[]): ChannelEvent | undefined {
+  let data: string | undefined;
+  let event: string | undefined;
+  let json = false;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1]!;
+    switch (fields[i]) {
+      case 'd':
+        data = value;
+        break;
+      case 'e':
+        event = value;
+        break;
+      case 'j':
+        json = value === '1';
+        break;
+    }
+  }
+  // An entry written by something else (another app on the same key) never reaches a client,
+  // and an event name with a line break could inject fields.
+  if (data === undefined || (event !== undefined && /[\r\n]/.test(event))) return undefined;
+  return { id, event, data, json };
+}
+
+function logStatus(stream: string): (status: RedisStoreStatus) => void {
+  let down = false;
+  return (status) => {
+    if (status.state === 'down') {
+      down = true;
+      console.warn(
+        `[@sse/redis] stream "${stream}": Redis is unavailable (${describe(status.error)}); local streams stay open, broadcasts fail until it is back`,
+      );
+    } else if (down) {
+      down = false;
+      console.warn(`[@sse/redis] stream "${stream}": Redis is back`);
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+function noop(): void {}

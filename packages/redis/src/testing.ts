@@ -1,0 +1,174 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SseError } from '@sse/core';
+
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** Port on 127.0.0.1. Defaults to a free port. */
+  port?: number;
+  /**
+   * Keep the data in an append-only file fsynced on every write, so that it survives
+   * {@link RedisServer.kill} and {@link RedisServer.restart}. Defaults to `false` (memory only).
+   */
+  appendOnly?: boolean;
+  /** The `redis-server` binary. Defaults to `$REDIS_SERVER`, else `redis-server` on the PATH. */
+  command?: string;
+  /** How long to wait for the server to accept connections (ms). Defaults to `10_000`. */
+  startTimeoutMs?: number;
+}
+
+/** A `redis-server` child process started by {@link startRedisServer}. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly port: number;
+  /** Its data directory (a fresh temporary directory, removed by `stop()`). */
+  readonly dir: string;
+  /** Stops it abruptly (SIGKILL), as a crash would. Resolves once the process has exited. */
+  kill(): Promise<void>;
+  /** Starts it again after `kill()`, on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Stops it (SIGTERM) and removes its data directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const NOT_FOUND_HINT =
+  'install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), set REDIS_SERVER to its path, or point REDIS_URL at a running Redis';
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Starts a throwaway `redis-server` for tests and local demos: bound to 127.0.0.1, no RDB
+ * snapshots, data in a temporary directory. Rejects with an `SseError` (`ERR_SSE_REDIS_SERVER_NOT_FOUND`)
+ * when the binary is missing, saying how to install it. The process is killed when this process exits.
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const command = options.command ?? process.env.REDIS_SERVER ?? 'redis-server';
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'sse-redis-'));
+  let port = options.port ?? (await freePort());
+  let child: ChildProcess | undefined;
+  // A free port found by the OS can be taken before redis-server binds it: try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      child = await launch(command, port, dir, options.appendOnly === true, startTimeoutMs);
+      break;
+    } catch (error) {
+      const portTaken = error instanceof SseError && error.code === 'ERR_SSE_REDIS_SERVER_PORT';
+      if (!portTaken || options.port !== undefined || attempt >= 5) {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+      port = await freePort();
+    }
+  }
+  let stopped = false;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async kill() {
+      if (child !== undefined) await terminate(child, 'SIGKILL');
+      child = undefined;
+    },
+    async restart() {
+      if (stopped) throw new SseError('ERR_SSE_REDIS_SERVER_STOPPED', 'this redis-server was stopped; start a new one with startRedisServer()');
+      if (child !== undefined) throw new SseError('ERR_SSE_REDIS_SERVER_RUNNING', `redis-server is still running on port ${port}; kill() it first`);
+      child = await launch(command, port, dir, options.appendOnly === true, startTimeoutMs);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child !== undefined) await terminate(child, 'SIGTERM');
+      child = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function launch(command: string, port: number, dir: string, appendOnly: boolean, timeoutMs: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--logfile', ''];
+  args.push('--appendonly', appendOnly ? 'yes' : 'no');
+  if (appendOnly) args.push('--appendfsync', 'always');
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new SseError('ERR_SSE_REDIS_SERVER_START', `redis-server did not accept connections within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const onOutput = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (!settled && /Ready to accept connections/.test(output)) {
+        settled = true;
+        clearTimeout(timer);
+        running.add(child);
+        installExitHook();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onOutput);
+    child.stderr?.on('data', onOutput);
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      fail(
+        error.code === 'ENOENT'
+          ? new SseError('ERR_SSE_REDIS_SERVER_NOT_FOUND', `${command} was not found; ${NOT_FOUND_HINT}`, { cause: error })
+          : error,
+      );
+    });
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (/Address already in use/i.test(output)) {
+        fail(new SseError('ERR_SSE_REDIS_SERVER_PORT', `port ${port} is already in use`));
+      } else {
+        fail(new SseError('ERR_SSE_REDIS_SERVER_START', `redis-server exited (${signal ?? `code ${code}`}) before accepting connections:\n${output}`));
+      }
+    });
+  });
+}
+
+function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      running.delete(child);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A test run or demo that dies must not leave redis-server processes behind. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
