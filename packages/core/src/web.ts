@@ -12,9 +12,11 @@ export interface WebStreamSinkOptions {
   httpVersion?: string;
   /**
    * Tears the connection down at once, where the runtime offers a way (under `@hono/node-server`:
-   * destroying Node's response). Without it, `abort` errors the body stream, which some servers log.
+   * destroying Node's response). Return `false` when it cannot yet (the response was not handed to
+   * the server): the body then ends cleanly instead. Without it, `abort` errors the body stream,
+   * which some servers log.
    */
-  abort?: (() => void) | undefined;
+  abort?: (() => boolean) | undefined;
 }
 
 /** What a Fetch-based adapter knows about the connection beyond the `Request`. */
@@ -112,7 +114,12 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
       if (done) return;
       finish();
       if (options.abort !== undefined) {
-        options.abort();
+        if (options.abort()) return;
+        try {
+          streamController?.close();
+        } catch {
+          // Already cancelled by the consumer.
+        }
         return;
       }
       try {
@@ -145,13 +152,25 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
 ): Promise<Response> {
   let sink: WebStreamSink | undefined;
   let rejected: Response | undefined;
+  // Before the Response is returned, the server has not written the head: cutting the connection
+  // then would answer nothing at all, so a stream that fails that early ends cleanly instead.
+  let handedOver = false;
+  const runtimeAbort = runtime.abort;
+  const abort =
+    runtimeAbort === undefined
+      ? undefined
+      : (): boolean => {
+          if (!handedOver) return false;
+          runtimeAbort();
+          return true;
+        };
   await serveEventStream<Args, E>(
     {
       lastEventIdHeader: request.headers.get('last-event-id'),
       url: request.url,
       accept: request.headers.get('accept'),
       clientAddress: runtime.clientAddress,
-      createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort: runtime.abort })),
+      createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort })),
       reject: (rejection) => {
         rejected = rejectionResponse(rejection);
       },
@@ -162,7 +181,9 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
   );
   if (rejected !== undefined) return rejected;
   if (sink === undefined) throw new SseError('ERR_SSE_INTERNAL', 'no sink was created');
-  return new Response(sink.readable, { status: sink.status, headers: sink.headers });
+  const response = new Response(sink.readable, { status: sink.status, headers: sink.headers });
+  handedOver = true;
+  return response;
 }
 
 /**

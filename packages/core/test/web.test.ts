@@ -6,6 +6,7 @@ import {
   createEventStream,
   reject,
   serveEventStream,
+  serveWebRequest,
   stopReconnecting,
   SseError,
   type EventStream,
@@ -218,5 +219,35 @@ describe('serveEventStream: guards and handler errors', () => {
     expect(events[0]).toMatchObject({ event: 'x', data: '1' });
     await reader.cancel();
     expect(channel.size).toBe(0);
+  });
+});
+
+describe('serveWebRequest with a runtime that can cut connections', () => {
+  it('uses the runtime abort once the response was handed over', async () => {
+    const runtimeAbort = vi.fn();
+    let stream!: EventStream;
+    await serveWebRequest(new Request('http://x/'), [], (s) => void (stream = s), { maxBufferedBytes: 1024, keepAlive: false }, { abort: runtimeAbort });
+    while (!stream.isClosed) stream.send('x'.repeat(512));
+    expect((await stream.closed).reason).toBe('slow-client');
+    expect(runtimeAbort).toHaveBeenCalledTimes(1);
+  });
+
+  it('ends the body cleanly when the stream fails before the response was handed over', async () => {
+    const runtimeAbort = vi.fn();
+    const onError = vi.fn();
+    const response = await serveWebRequest(
+      new Request('http://x/'),
+      [],
+      (s) => {
+        s.send('first');
+        throw new Error('early failure');
+      },
+      { onError },
+      { abort: runtimeAbort, clientAddress: '10.0.0.1' },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('data: first\n\n');
+    expect(runtimeAbort).not.toHaveBeenCalled();
+    expect(onError).toHaveBeenCalledTimes(1);
   });
 });
