@@ -108,6 +108,8 @@ export const kObserve: unique symbol = Symbol('sse.observe');
 export const kReplayed: unique symbol = Symbol('sse.replayed');
 export const kForceAbort: unique symbol = Symbol('sse.forceAbort');
 export const kFinished: unique symbol = Symbol('sse.finished');
+/** Internal: runs a callback once the stream closes (channels use it instead of the public signal). */
+export const kOnClose: unique symbol = Symbol('sse.onClose');
 
 /** Any stream, whatever its event map (channels and registries take every kind). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -152,6 +154,8 @@ export interface EventStream<E extends EventMap = EventMap> {
   [kReplayed](count: number): void;
   /** @internal */
   [kObserve](observer: StreamObserver): void;
+  /** @internal */
+  [kOnClose](listener: () => void): () => void;
   /** @internal */
   readonly [kFinished]: Promise<void>;
   /** @internal */
@@ -212,16 +216,18 @@ export function createEventStream<E extends EventMap = EventMap>(
 
 class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   readonly lastEventId: string | undefined;
-  readonly closed: Promise<CloseInfo>;
   readonly #sink: SseSink;
-  readonly #controller = new AbortController();
+  #controller: AbortController | undefined;
+  #closeInfo: CloseInfo | undefined;
+  #closed: Promise<CloseInfo> | undefined;
+  #closeListeners: Array<() => void> | undefined;
   readonly #serialize: Serializer;
   readonly #maxBufferedBytes: number;
   readonly #policy: SlowClientPolicy;
   readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
   readonly #keepAliveMs: number;
   readonly #externalSignal: AbortSignal | undefined;
-  #resolveClosed!: (info: CloseInfo) => void;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
@@ -236,7 +242,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #stallTimeoutMs: number;
   #observer: StreamObserver | undefined;
-  #finished: Promise<void> = Promise.resolve();
+  #finished: Promise<void> = RESOLVED;
   #waiters: Array<(writable: boolean) => void> = [];
 
   constructor(sink: SseSink, options: EventStreamOptions) {
@@ -249,9 +255,6 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#externalSignal = options.signal;
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.lastEventId = options.lastEventId;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
 
     if (!(this.#maxBufferedBytes >= 0)) throw new SseError('ERR_SSE_OPTION', `maxBufferedBytes must be a non-negative number, got ${String(options.maxBufferedBytes)}`);
     if (this.#policy !== 'disconnect' && this.#policy !== 'drop-oldest') {
@@ -292,8 +295,33 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     }
   }
 
+  // Created on first use: an AbortSignal costs about 800 bytes per connection in Node.
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#closeInfo !== undefined) this.#controller.abort(closedError(this.#closeInfo));
+    }
     return this.#controller.signal;
+  }
+
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed === undefined) {
+      const info = this.#closeInfo;
+      this.#closed = info !== undefined ? Promise.resolve(info) : new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
+    return this.#closed;
+  }
+
+  [kOnClose](listener: () => void): () => void {
+    if (this.#isClosed) {
+      listener();
+      return noop;
+    }
+    (this.#closeListeners ??= []).push(listener);
+    return () => {
+      const index = this.#closeListeners?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#closeListeners!.splice(index, 1);
+    };
   }
 
   get isClosed(): boolean {
@@ -581,11 +609,15 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#queueHead = 0;
     this.#queuedBytes = 0;
     const info: CloseInfo = error === undefined ? { reason } : { reason, error };
-    this.#controller.abort(new SseError('ERR_SSE_CLOSED', `event stream closed (${reason})`, { cause: error }));
+    this.#closeInfo = info;
+    this.#controller?.abort(closedError(info));
+    const listeners = this.#closeListeners;
+    this.#closeListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const resolve of waiters) resolve(false);
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
     try {
       this.#observer?.onClose?.(info);
     } catch {
@@ -610,6 +642,13 @@ function jittered(value: number, jitter: number, name: string, jitterName: strin
   return Math.max(0, value * (1 + offset));
 }
 
+function closedError(info: CloseInfo): SseError {
+  return new SseError('ERR_SSE_CLOSED', `event stream closed (${info.reason})`, { cause: info.error });
+}
+
+function noop(): void {}
+
+const RESOLVED = Promise.resolve();
 const EMPTY = new Uint8Array(0);
 const CLOSED: unique symbol = Symbol('closed');
 const KEEP_ALIVE_FRAME = encodeFrame(formatComment());

@@ -253,6 +253,18 @@ describe('closing', () => {
     await expect(stream.closed).resolves.toEqual({ reason: 'client' });
   });
 
+  it('aborts a signal taken while open when the stream closes, with an SseError reason', () => {
+    const sink = new MemorySink();
+    const stream = createEventStream(sink, { keepAlive: false });
+    const { signal } = stream;
+    const reasons: unknown[] = [];
+    signal.addEventListener('abort', () => reasons.push(signal.reason));
+    expect(signal.aborted).toBe(false);
+    stream.close();
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatchObject({ code: 'ERR_SSE_CLOSED' });
+  });
+
   it('closes at once if the client was already gone', async () => {
     const sink = new MemorySink();
     sink.disconnect();

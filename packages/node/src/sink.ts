@@ -32,37 +32,63 @@ function responseState(res: NodeResponse): string | undefined {
  * - errors after a client reset end in the close path, never as an unhandled `error` event.
  */
 export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
-  const controller = new AbortController();
-  const response = res as FlushableResponse;
-  const isHttp2 = req.httpVersionMajor >= 2;
-  let drainListener: (() => void) | undefined;
+  return new NodeSink(req, res);
+}
 
-  const gone = (): void => {
-    if (!controller.signal.aborted) controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client closed the connection'));
-    cleanup();
-  };
-  const onDrain = (): void => drainListener?.();
-  // A write after a reset surfaces as an 'error' event; it means the client is gone.
-  const onError = (): void => gone();
-  const cleanup = (): void => {
-    res.removeListener('close', gone);
-    res.removeListener('drain', onDrain);
-    res.removeListener('error', onError);
+// A class rather than closures: one sink lives as long as its connection, and methods on the
+// prototype instead of per-connection functions keep idle connections small.
+class NodeSink implements SseSink {
+  readonly httpVersion: string;
+  readonly #controller = new AbortController();
+  readonly #req: NodeRequest;
+  readonly #res: NodeResponse;
+  #drainListener: (() => void) | undefined;
+
+  constructor(req: NodeRequest, res: NodeResponse) {
+    this.#req = req;
+    this.#res = res;
+    this.httpVersion = req.httpVersion;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  // Also the 'error' listener: a write after a reset surfaces as an 'error' event; it means the client is gone.
+  readonly #gone = (): void => {
+    if (!this.#controller.signal.aborted) this.#controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client closed the connection'));
+    this.#cleanup();
   };
 
-  return {
-    signal: controller.signal,
-    httpVersion: req.httpVersion,
-    open(status, headers) {
-      const state = responseState(res);
-      if (state !== undefined) throw new SseHeadersSentError(state);
-      res.on('close', gone);
-      res.on('drain', onDrain);
-      res.on('error', onError);
-      if (res.destroyed) {
-        gone();
-        return;
-      }
+  readonly #onDrain = (): void => this.#drainListener?.();
+
+  #cleanup(): void {
+    this.#res.removeListener('close', this.#gone);
+    this.#res.removeListener('drain', this.#onDrain);
+    this.#res.removeListener('error', this.#gone);
+  }
+
+  open(status: number, headers: Record<string, string>): void {
+    const res = this.#res;
+    const state = responseState(res);
+    if (state !== undefined) throw new SseHeadersSentError(state);
+    res.on('close', this.#gone);
+    res.on('drain', this.#onDrain);
+    res.on('error', this.#gone);
+    if (res.destroyed) {
+      this.#gone();
+      return;
+    }
+    const isHttp2 = this.#req.httpVersionMajor >= 2;
+    if (!isHttp2) {
+      // An event stream is long-lived and bursty: no socket timeout, no Nagle delay.
+      (this.#req as IncomingMessage).socket?.setTimeout(0);
+      (this.#req as IncomingMessage).socket?.setNoDelay(true);
+    }
+    if (!isHttp2 && res.getHeaderNames().length === 0) {
+      // Nothing set earlier: hand the headers over in one go, so Node keeps no per-response header map.
+      (res as ServerResponse).writeHead(status, headers);
+    } else {
       // What earlier middleware set (CORS, security headers) stays; a length would end the stream.
       res.removeHeader('content-length');
       if (isHttp2) for (const name of HOP_BY_HOP) res.removeHeader(name);
@@ -71,45 +97,66 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
         res.setHeader(name, value);
       }
       res.statusCode = status;
-      if (!isHttp2) {
-        // An event stream is long-lived and bursty: no socket timeout, no Nagle delay.
-        (req as IncomingMessage).socket?.setTimeout(0);
-        (req as IncomingMessage).socket?.setNoDelay(true);
-      }
-      if (typeof response.flushHeaders === 'function') response.flushHeaders();
-      else (res as ServerResponse).writeHead(status);
-    },
-    write(chunk) {
-      if (res.destroyed || res.writableEnded) return false;
-      try {
-        return (res as ServerResponse).write(chunk);
-      } catch {
-        gone();
-        return false;
-      }
-    },
-    onDrain(listener) {
-      drainListener = listener;
-    },
-    flush() {
-      if (typeof response.flush === 'function' && !res.destroyed) response.flush();
-    },
-    close() {
-      cleanup();
-      if (res.writableEnded || res.destroyed) return undefined;
-      // Settles once the end was handed to the socket, or the connection closed first.
-      return new Promise<void>((resolve) => {
-        res.once('finish', resolve);
-        res.once('close', resolve);
-        res.end();
-      });
-    },
-    abort() {
-      cleanup();
-      // After a finished response the socket may carry the next keep-alive request: leave it.
-      if (!res.destroyed && !res.writableFinished) res.destroy();
-    },
-  };
+    }
+    const response = res as FlushableResponse;
+    if (typeof response.flushHeaders === 'function') response.flushHeaders();
+    else (res as ServerResponse).writeHead(status);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const res = this.#res;
+    if (res.destroyed || res.writableEnded) return false;
+    try {
+      return (res as ServerResponse).write(toBuffer(chunk));
+    } catch {
+      this.#gone();
+      return false;
+    }
+  }
+
+  onDrain(listener: () => void): void {
+    this.#drainListener = listener;
+  }
+
+  flush(): void {
+    const response = this.#res as FlushableResponse;
+    if (typeof response.flush === 'function' && !response.destroyed) response.flush();
+  }
+
+  close(): Promise<void> | undefined {
+    const res = this.#res;
+    this.#cleanup();
+    if (res.writableEnded || res.destroyed) return undefined;
+    // Settles once the end was handed to the socket, or the connection closed first.
+    return new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+      res.end();
+    });
+  }
+
+  abort(): void {
+    const res = this.#res;
+    this.#cleanup();
+    // After a finished response the socket may carry the next keep-alive request: leave it.
+    if (!res.destroyed && !res.writableFinished) res.destroy();
+  }
+}
+
+let lastChunk: Uint8Array | undefined;
+let lastBuffer: Buffer | undefined;
+
+/**
+ * `res.write` wraps every Uint8Array that is not a Buffer in a new Buffer before queueing it. A
+ * broadcast hands the same chunk to every subscriber in turn, so wrap it once and reuse the view.
+ */
+function toBuffer(chunk: Uint8Array): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk !== lastChunk) {
+    lastChunk = chunk;
+    lastBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  return lastBuffer!;
 }
 
 /**
