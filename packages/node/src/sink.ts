@@ -43,6 +43,10 @@ class NodeSink implements SseSink {
   readonly #req: NodeRequest;
   readonly #res: NodeResponse;
   #drainListener: (() => void) | undefined;
+  // Own flags instead of reading the response on every write: Express gives each response a hidden
+  // class of its own, so every property read on it is a slow, megamorphic lookup.
+  #writable = false;
+  #flushes = false;
 
   constructor(req: NodeRequest, res: NodeResponse) {
     this.#req = req;
@@ -63,6 +67,7 @@ class NodeSink implements SseSink {
   readonly #onDrain = (): void => this.#drainListener?.();
 
   #cleanup(): void {
+    this.#writable = false;
     this.#res.removeListener('close', this.#gone);
     this.#res.removeListener('drain', this.#onDrain);
     this.#res.removeListener('error', this.#gone);
@@ -101,13 +106,16 @@ class NodeSink implements SseSink {
     const response = res as FlushableResponse;
     if (typeof response.flushHeaders === 'function') response.flushHeaders();
     else (res as ServerResponse).writeHead(status);
+    // Compression middleware adds flush() before any handler runs.
+    this.#flushes = typeof response.flush === 'function';
+    this.#writable = !res.destroyed;
   }
 
   write(chunk: Uint8Array): boolean {
-    const res = this.#res;
-    if (res.destroyed || res.writableEnded) return false;
+    // A response ended or destroyed behind the sink's back reports it through 'error' or 'close'.
+    if (!this.#writable) return false;
     try {
-      return (res as ServerResponse).write(toBuffer(chunk));
+      return (this.#res as ServerResponse).write(toBuffer(chunk));
     } catch {
       this.#gone();
       return false;
@@ -119,8 +127,7 @@ class NodeSink implements SseSink {
   }
 
   flush(): void {
-    const response = this.#res as FlushableResponse;
-    if (typeof response.flush === 'function' && !response.destroyed) response.flush();
+    if (this.#flushes && this.#writable) (this.#res as FlushableResponse).flush!();
   }
 
   close(): Promise<void> | undefined {
