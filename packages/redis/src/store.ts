@@ -92,8 +92,13 @@ export class SseRedisUnavailableError extends SseError {
 
 interface Tail {
   redis: Redis;
-  /** Id of the last entry this instance delivered; `undefined` until the start is known. */
+  /**
+   * Id of the last entry this instance delivered (or the point it started from); `undefined`
+   * until the start is known.
+   */
   position: string | undefined;
+  /** `performance.now()` when the channel started listening. */
+  listenedAt: number;
   /** Redis answered the last read with an error (not a lost connection). */
   failing: boolean;
   stopped: boolean;
@@ -218,9 +223,7 @@ class RedisStreamStore implements RedisStore {
   }
 
   async #append(input: ChannelEventInput): Promise<ChannelEvent> {
-    // While this instance's reader is finding where to start, an entry appended now could land
-    // before that point and never be delivered here: wait until the position is known.
-    await this.#whenUsable(() => this.#tail === undefined || this.#tail.position !== undefined);
+    await this.#whenUsable(() => true);
     const fields = ['d', input.data];
     if (input.event !== undefined) fields.push('e', input.event);
     if (input.json) fields.push('j', '1');
@@ -239,8 +242,7 @@ class RedisStreamStore implements RedisStore {
   }
 
   async #readSince(lastEventId: string): Promise<readonly ChannelEvent[] | null> {
-    // Read after the reader knows where it starts: events between this read and that start
-    // would reach neither the reply nor the live path.
+    // The reply is cut at the reader's position (below), so that position must be known first.
     await this.#whenUsable(() => this.#tail === undefined || this.#tail.position !== undefined);
     let entries: [id: string, fields: string[]][];
     try {
@@ -365,7 +367,7 @@ class RedisStreamStore implements RedisStore {
   }
 
   #startTail(): void {
-    const tail: Tail = { redis: undefined as unknown as Redis, position: undefined, failing: false, stopped: false };
+    const tail: Tail = { redis: undefined as unknown as Redis, position: undefined, listenedAt: performance.now(), failing: false, stopped: false };
     tail.redis = this.#connect(() => tail.stopped || this.#closed);
     this.#tail = tail;
     void this.#follow(tail);
@@ -389,8 +391,7 @@ class RedisStreamStore implements RedisStore {
         await this.#until(() => tail.stopped || tail.redis.status === 'ready', Infinity);
         if (tail.stopped) return;
         if (tail.position === undefined) {
-          const [last] = await tail.redis.xrevrange(this.stream, '+', '-', 'COUNT', 1);
-          tail.position = last?.[0] ?? '0-0';
+          tail.position = await this.#startPosition(tail);
           this.#notify();
         }
         const reply = (await tail.redis.xread('COUNT', READ_BATCH, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.stream, tail.position)) as
@@ -419,6 +420,20 @@ class RedisStreamStore implements RedisStore {
         }
       }
     }
+  }
+
+  /**
+   * Where the reader starts: the moment the channel started listening, on Redis's clock (entry
+   * ids are Redis timestamps). Connecting takes a while, and events appended meanwhile, on any
+   * instance, must still reach the subscribers this instance already has. Only durations of this
+   * process's clock are used, so clock skew between hosts does not matter; the estimate errs early
+   * by the round trip, which at worst delivers an event appended just before the channel listened.
+   */
+  async #startPosition(tail: Tail): Promise<string> {
+    const [seconds, micros] = await tail.redis.time();
+    const elapsed = performance.now() - tail.listenedAt;
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return `${Math.max(0, Math.floor(redisNow - elapsed) - 1)}-0`;
   }
 
   #deliver(event: ChannelEvent): void {

@@ -99,7 +99,8 @@ describe('@sse/redis across two instances', () => {
     const lag = await startLaggingProxy(redis.port, 400);
     cleanups.push(() => lag.close());
     const a = await startInstance({ url: redis.url, stream });
-    const slow = await startInstance({ url: lag.url, stream });
+    // Room for the reader to catch up however busy the machine is (the default is 1 s).
+    const slow = await startInstance({ url: lag.url, stream, offlineTimeoutMs: 20_000 });
     cleanups.push(() => a.close(), () => slow.close());
     const onA = await openTracked(`${a.url}/events`);
     await onA.replay();

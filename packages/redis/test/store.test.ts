@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisStore, SseRedisUnavailableError, type RedisStore, type RedisStoreOptions, type RedisStoreStatus } from '../src/index.js';
 import { compareStreamIds } from '../src/stream-id.js';
 import { startRedisServer, type RedisServer } from '../src/testing.js';
-import { waitFor } from './support.js';
+import { startLaggingProxy, waitFor } from './support.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -41,27 +41,24 @@ describe('createRedisStore: publish and listen', () => {
   it('gives every listener of every instance each event once, in publish order, with stream ids', async () => {
     const a = store();
     const b = store({ stream: a.stream });
+    // Published at once, before either reader has even connected: both still get everything.
     const onA = collect(a);
     const onB = collect(b);
-    // A store delivers what is appended once its reader has started; a publish of its own waits
-    // for that, so after these two both instances are listening.
-    await Promise.all([a.publish({ data: 'warm-up', json: false }), b.publish({ data: 'warm-up', json: false })]);
-    const afterWarmUp = (events: ChannelEvent[]): ChannelEvent[] => events.filter((event) => event.data !== 'warm-up');
     // Interleaved from both instances, without waiting: the stream decides the order.
     const pending: Promise<ChannelEvent>[] = [];
     for (let i = 0; i < 20; i++) pending.push((i % 2 === 0 ? a : b).publish({ data: `m${i}`, json: false }));
     const published = await Promise.all(pending);
     published.push(await a.publish({ event: 'typed', data: '{"n":1}', json: true }));
-    await waitFor(() => afterWarmUp(onA).length === 21 && afterWarmUp(onB).length === 21);
+    await waitFor(() => onA.length === 21 && onB.length === 21);
     const order = [...published].sort((x, y) => compareStreamIds(x.id, y.id));
-    expect(afterWarmUp(onA).map((event) => event.id)).toEqual(order.map((event) => event.id));
-    expect(afterWarmUp(onB)).toEqual(afterWarmUp(onA));
+    expect(onA.map((event) => event.id)).toEqual(order.map((event) => event.id));
+    expect(onB).toEqual(onA);
     for (const event of published) expect(event.id).toMatch(STREAM_ID);
     expect(onA.at(-1)).toEqual({ id: published.at(-1)!.id, event: 'typed', data: '{"n":1}', json: true });
-    expect(afterWarmUp(onA)[0]).toEqual({ id: expect.stringMatching(STREAM_ID), event: undefined, data: expect.stringMatching(/^m\d+$/), json: false });
+    expect(onA[0]).toEqual({ id: expect.stringMatching(STREAM_ID), event: undefined, data: expect.stringMatching(/^m\d+$/), json: false });
     // Nothing more arrives: each event was delivered once.
     await b.publish({ data: 'last', json: false });
-    await waitFor(() => afterWarmUp(onA).length === 22 && afterWarmUp(onB).length === 22);
+    await waitFor(() => onA.length === 22 && onB.length === 22);
     expect(new Set(onA.map((event) => event.id)).size).toBe(onA.length);
     expect(new Set(onB.map((event) => event.id)).size).toBe(onB.length);
   });
@@ -72,6 +69,22 @@ describe('createRedisStore: publish and listen', () => {
     const published = await fresh.publish({ data: 'first', json: false });
     await waitFor(() => received.length === 1);
     expect(received[0]?.id).toBe(published.id);
+  });
+
+  it('delivers what other instances publish while its own reader is still connecting', async () => {
+    const slowLink = await startLaggingProxy(redis.port, 300, 'always');
+    try {
+      const a = store();
+      const slow = store({ stream: a.stream, url: slowLink.url, offlineTimeoutMs: 20_000 });
+      const received = collect(slow);
+      const sent: string[] = [];
+      for (const text of ['one', 'two', 'three']) sent.push((await a.publish({ data: text, json: false })).id);
+      await waitFor(() => received.length === 3);
+      expect(received.map((event) => event.id)).toEqual(sent);
+      await slow.close();
+    } finally {
+      await slowLink.close();
+    }
   });
 
   it('does not deliver to a listener after it stopped, nor after close', async () => {
@@ -89,10 +102,9 @@ describe('createRedisStore: publish and listen', () => {
     await a.close();
     await a.close(); // idempotent
     const other = store({ stream: a.stream });
-    await other.publish({ data: 'after close', json: false });
     const seenByOther = collect(other);
-    await other.publish({ data: 'marker', json: false });
-    await waitFor(() => seenByOther.length === 1);
+    await other.publish({ data: 'after close', json: false });
+    await waitFor(() => seenByOther.some((event) => event.data === 'after close'));
     expect(kept.map((event) => event.data)).toEqual(['both', 'one']);
     await expect(a.publish({ data: 'x', json: false })).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_CLOSED' });
     expect(a.listen(() => {})).toBeTypeOf('function');

@@ -191,14 +191,19 @@ function trackSockets(server: Server): Set<Socket> {
 }
 
 /**
- * A TCP proxy in front of Redis that delays, by `lagMs`, what Redis sends on connections that
- * issued an `XREAD`: the instance's reader falls behind while its other commands stay fast.
+ * A TCP proxy in front of Redis that delays, by `lagMs`, what Redis sends: on connections that
+ * issued an `XREAD` (`'reader'`: the instance's reader falls behind while its other commands stay
+ * fast), or on every connection from the start (`'always'`: a slow link).
  */
-export async function startLaggingProxy(redisPort: number, lagMs: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function startLaggingProxy(
+  redisPort: number,
+  lagMs: number,
+  mode: 'reader' | 'always' = 'reader',
+): Promise<{ url: string; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createNetServer((client) => {
     const upstream = connect(redisPort, '127.0.0.1');
-    let lagging = false;
+    let lagging = mode === 'always';
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
