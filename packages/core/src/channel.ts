@@ -65,6 +65,11 @@ export interface Channel<E extends EventMap = EventMap> {
    * `onError`) when the store fails. Throws `SseFormatError` synchronously on invalid fields.
    */
   broadcast(event: StreamEvent<E> | SendableData, options?: BroadcastOptions): Promise<string>;
+  /**
+   * The newest `count` events the history still keeps, oldest first, with `data` as broadcast:
+   * what a client whose id was unknown needs for a full refresh. Empty without history.
+   */
+  recent(count: number): Promise<Array<ChannelMessage<E>>>;
   /** Number of subscribed streams. */
   readonly size: number;
   /** Removes every subscriber (their streams stay open) and stops listening to the store. */
@@ -142,6 +147,17 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     // Handled here so a broadcast nobody awaits cannot crash the process with an unhandled rejection.
     id.catch(this.#onError);
     return id;
+  }
+
+  async recent(count: number): Promise<Array<ChannelMessage<E>>> {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new SseError('ERR_SSE_OPTION', `recent() needs a positive integer count, got ${String(count)}`);
+    }
+    const events = (await this.#store.recent?.(count)) ?? [];
+    return events.map((event) => {
+      const message = this.#message(event);
+      return { id: message.id, event: message.event, data: message.data };
+    });
   }
 
   async close(): Promise<void> {

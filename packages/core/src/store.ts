@@ -45,6 +45,8 @@ export interface ChannelStore {
    * foreign, or already expired (the client must be brought up to date another way).
    */
   since(lastEventId: string): readonly ChannelEvent[] | null | Promise<readonly ChannelEvent[] | null>;
+  /** Optional: the newest `count` events still kept, oldest first (for a full refresh). */
+  recent?(count: number): readonly ChannelEvent[] | Promise<readonly ChannelEvent[]>;
   /** Releases connections and timers. */
   close?(): void | Promise<void>;
 }
@@ -118,6 +120,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ChannelStor
       const first = entries[head];
       if (first === undefined) return [];
       return entries.slice(head + (after - first.seq) + 1);
+    },
+    recent(count) {
+      if (!Number.isSafeInteger(count) || count < 1) {
+        throw new SseError('ERR_SSE_OPTION', `recent() needs a positive integer count, got ${String(count)}`);
+      }
+      evict(Date.now());
+      return entries.slice(Math.max(head, entries.length - count));
     },
     close() {
       listeners.clear();

@@ -349,3 +349,30 @@ describe('createMemoryStore', () => {
     expect(b.since(events[3]!.id)).toBeNull();
   });
 });
+
+describe('channel.recent', () => {
+  it('lists the newest events still kept, oldest first, with the broadcast values', async () => {
+    const channel = createChannel<{ note: { text: string } }>({ history: 3 });
+    for (let n = 0; n < 5; n++) await channel.broadcast({ event: 'note', data: { text: `n${n}` } });
+    await channel.broadcast('plain');
+    const recent = await channel.recent(10);
+    expect(recent.map((m) => m.data)).toEqual([{ text: 'n3' }, { text: 'n4' }, 'plain']);
+    expect(recent.map((m) => m.event)).toEqual(['note', 'note', undefined]);
+    expect((await channel.recent(1)).map((m) => m.data)).toEqual(['plain']);
+  });
+
+  it('is empty without history, and refuses a bad count', async () => {
+    const channel = createChannel();
+    await channel.broadcast('x');
+    expect(await channel.recent(5)).toEqual([]);
+    await expect(channel.recent(0)).rejects.toThrow(SseError);
+  });
+
+  it('deserializes events that came from elsewhere', async () => {
+    const memory = createMemoryStore({ limit: 10 });
+    memory.publish({ data: '{"from":"other instance"}', json: true });
+    memory.publish({ data: 'raw text', json: false });
+    const channel = createChannel({ store: { publish: memory.publish, listen: memory.listen, since: memory.since, recent: memory.recent! } });
+    expect((await channel.recent(5)).map((m) => m.data)).toEqual([{ from: 'other instance' }, 'raw text']);
+  });
+});
