@@ -1,7 +1,7 @@
 import { SseError, SseFormatError } from './errors.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
-import { kOnClose, kReplayed, kWriteFrame, toEventFields, type AnyEventStream, type EventMap, type SendableData, type StreamEvent } from './stream.js';
+import { kOffClose, kOnClose, kReplayed, kWriteFrame, toEventFields, type AnyEventStream, type EventMap, type SendableData, type StreamEvent } from './stream.js';
 
 /** A channel event as filters see it: `data` is the value that was broadcast. */
 export interface ChannelMessage<E extends EventMap = EventMap> {
@@ -124,9 +124,9 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     const subscriber: Subscriber<E> = { stream, filter: options.filter, pending: null };
     this.#subscribers.add(subscriber);
     const unsubscribe = (): void => {
-      if (this.#subscribers.delete(subscriber)) stopWatching();
+      if (this.#subscribers.delete(subscriber)) stream[kOffClose](unsubscribe);
     };
-    const stopWatching = stream[kOnClose](unsubscribe);
+    stream[kOnClose](unsubscribe);
 
     const replay = options.replay ?? true;
     const lastEventId = replay === true ? stream.lastEventId : replay === false ? undefined : replay;

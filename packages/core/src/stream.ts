@@ -110,6 +110,7 @@ export const kForceAbort: unique symbol = Symbol('sse.forceAbort');
 export const kFinished: unique symbol = Symbol('sse.finished');
 /** Internal: runs a callback once the stream closes (channels use it instead of the public signal). */
 export const kOnClose: unique symbol = Symbol('sse.onClose');
+export const kOffClose: unique symbol = Symbol('sse.offClose');
 
 /** Any stream, whatever its event map (channels and registries take every kind). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -155,7 +156,9 @@ export interface EventStream<E extends EventMap = EventMap> {
   /** @internal */
   [kObserve](observer: StreamObserver): void;
   /** @internal */
-  [kOnClose](listener: () => void): () => void;
+  [kOnClose](listener: () => void): void;
+  /** @internal */
+  [kOffClose](listener: () => void): void;
   /** @internal */
   readonly [kFinished]: Promise<void>;
   /** @internal */
@@ -243,7 +246,9 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   readonly #stallTimeoutMs: number;
   #observer: StreamObserver | undefined;
   #finished: Promise<void> = RESOLVED;
-  #waiters: Array<(writable: boolean) => void> = [];
+  #waiters: Array<(writable: boolean) => void> | undefined;
+  #onShutdown: (() => void) | undefined;
+  #keepAliveCallback: (() => void) | undefined;
 
   constructor(sink: SseSink, options: EventStreamOptions) {
     this.#sink = sink;
@@ -285,6 +290,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
         this.#close('shutdown');
         return;
       }
+      this.#onShutdown = () => this.#close('shutdown');
       this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
     }
     if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame), undefined, true);
@@ -312,16 +318,14 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     return this.#closed;
   }
 
-  [kOnClose](listener: () => void): () => void {
-    if (this.#isClosed) {
-      listener();
-      return noop;
-    }
-    (this.#closeListeners ??= []).push(listener);
-    return () => {
-      const index = this.#closeListeners?.indexOf(listener) ?? -1;
-      if (index !== -1) this.#closeListeners!.splice(index, 1);
-    };
+  [kOnClose](listener: () => void): void {
+    if (this.#isClosed) listener();
+    else (this.#closeListeners ??= []).push(listener);
+  }
+
+  [kOffClose](listener: () => void): void {
+    const index = this.#closeListeners?.indexOf(listener) ?? -1;
+    if (index !== -1) this.#closeListeners!.splice(index, 1);
   }
 
   get isClosed(): boolean {
@@ -358,7 +362,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
   whenWritable(): Promise<boolean> {
     if (this.#isClosed) return Promise.resolve(false);
     if (this.writable) return Promise.resolve(true);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
   }
 
   async pipe(
@@ -445,16 +449,16 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     if (!ok && !this.#sinkFull) {
       this.#sinkFull = true;
       if (this.#stallTimeoutMs > 0 && !this.#isClosed) {
-        this.#stallTimer = setTimeout(this.#onStalled, this.#stallTimeoutMs);
+        this.#stallTimer = setTimeout(() => this.#onStalled(), this.#stallTimeoutMs);
         unrefTimer(this.#stallTimer);
       }
     }
   }
 
-  readonly #onStalled = (): void => {
+  #onStalled(): void {
     this.#stallTimer = undefined;
     if (this.#sinkFull) this.#close('stalled');
-  };
+  }
 
   #overflow(): void {
     if (this.#policy === 'disconnect') {
@@ -545,8 +549,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     if (this.writable) {
       this.#slowEpisode = false;
       const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const resolve of waiters) resolve(true);
+      this.#waiters = undefined;
+      if (waiters !== undefined) for (const resolve of waiters) resolve(true);
     }
   };
 
@@ -554,16 +558,12 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#close('client');
   };
 
-  readonly #onShutdown = (): void => {
-    this.#close('shutdown');
-  };
-
   #armKeepAlive(delay: number): void {
-    this.#keepAliveTimer = setTimeout(this.#onKeepAlive, delay);
+    this.#keepAliveTimer = setTimeout((this.#keepAliveCallback ??= () => this.#onKeepAlive()), delay);
     unrefTimer(this.#keepAliveTimer);
   }
 
-  readonly #onKeepAlive = (): void => {
+  #onKeepAlive(): void {
     if (this.#isClosed) return;
     const idle = Date.now() - this.#lastWriteAt;
     if (idle >= this.#keepAliveMs) {
@@ -574,7 +574,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     } else {
       this.#armKeepAlive(this.#keepAliveMs - idle);
     }
-  };
+  }
 
   #close(reason: CloseReason, error?: unknown): void {
     if (this.#isClosed) return;
@@ -584,7 +584,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     clearTimeout(this.#stallTimer);
     this.#keepAliveTimer = this.#lifetimeTimer = this.#stallTimer = undefined;
     this.#sink.signal.removeEventListener('abort', this.#onClientGone);
-    this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
+    if (this.#onShutdown !== undefined) this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
     try {
       if (graceful) {
@@ -615,8 +615,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
     this.#closeListeners = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener();
     const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const resolve of waiters) resolve(false);
+    this.#waiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve(false);
     this.#resolveClosed?.(info);
     try {
       this.#observer?.onClose?.(info);
@@ -645,8 +645,6 @@ function jittered(value: number, jitter: number, name: string, jitterName: strin
 function closedError(info: CloseInfo): SseError {
   return new SseError('ERR_SSE_CLOSED', `event stream closed (${info.reason})`, { cause: info.error });
 }
-
-function noop(): void {}
 
 const RESOLVED = Promise.resolve();
 const EMPTY = new Uint8Array(0);

@@ -64,12 +64,10 @@ class NodeSink implements SseSink {
     this.#cleanup();
   };
 
-  readonly #onDrain = (): void => this.#drainListener?.();
-
   #cleanup(): void {
     this.#writable = false;
     this.#res.removeListener('close', this.#gone);
-    this.#res.removeListener('drain', this.#onDrain);
+    if (this.#drainListener !== undefined) this.#res.removeListener('drain', this.#drainListener);
     this.#res.removeListener('error', this.#gone);
   }
 
@@ -78,7 +76,6 @@ class NodeSink implements SseSink {
     const state = responseState(res);
     if (state !== undefined) throw new SseHeadersSentError(state);
     res.on('close', this.#gone);
-    res.on('drain', this.#onDrain);
     res.on('error', this.#gone);
     if (res.destroyed) {
       this.#gone();
@@ -123,7 +120,9 @@ class NodeSink implements SseSink {
   }
 
   onDrain(listener: () => void): void {
+    if (this.#drainListener !== undefined) this.#res.removeListener('drain', this.#drainListener);
     this.#drainListener = listener;
+    if (this.#writable) this.#res.on('drain', listener);
   }
 
   flush(): void {
