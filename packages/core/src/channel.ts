@@ -258,12 +258,14 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     const now = Date.now();
     let chunk: Uint8Array | undefined;
     let message: ChannelMessage<E> | undefined;
+    const broadcastFilter = event.local?.filter;
     for (const subscriber of this.#subscribers) {
       if (subscriber.pending !== null) {
         subscriber.pending.push(event);
         continue;
       }
-      if (!this.#passes(subscriber, event, (message ??= this.#message(event)))) continue;
+      // The common case, no filter at all, skips the guarded call: this loop runs once per delivery.
+      if ((broadcastFilter !== undefined || subscriber.filter !== undefined) && !this.#passes(subscriber, event, (message ??= this.#message(event)))) continue;
       chunk ??= this.#encode(event);
       subscriber.stream[kWriteFrame](chunk, now);
     }

@@ -157,12 +157,11 @@ let lastBuffer: Buffer | undefined;
  * broadcast hands the same chunk to every subscriber in turn, so wrap it once and reuse the view.
  */
 function toBuffer(chunk: Uint8Array): Buffer {
+  if (chunk === lastChunk) return lastBuffer!;
   if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk !== lastChunk) {
-    lastChunk = chunk;
-    lastBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  }
-  return lastBuffer!;
+  lastChunk = chunk;
+  lastBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return lastBuffer;
 }
 
 /**
