@@ -61,20 +61,24 @@ function ensureSystemPackages() {
   must(command, [...prefix, 'install', '-y', '-qq', '--no-install-recommends', ...missing], `installing ${missing.join(' ')}`);
 }
 
+/** The workspace package folders (apps/README.md and other files are skipped). */
+function packageDirs() {
+  return ['packages', 'apps', 'tooling']
+    .map((group) => join(root, group))
+    .filter((dir) => existsSync(dir))
+    .flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name)));
+}
+
 /** Totals of every vitest JSON report in the workspace. */
 function summarize() {
   let passed = 0;
   let failed = 0;
-  for (const group of ['packages', 'apps', 'tooling']) {
-    const dir = join(root, group);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) {
-      const report = join(dir, name, 'test-results', 'vitest.json');
-      if (!existsSync(report)) continue;
-      const data = JSON.parse(readFileSync(report, 'utf8'));
-      passed += data.numPassedTests ?? 0;
-      failed += (data.numFailedTests ?? 0) + (data.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(data);
-    }
+  for (const dir of packageDirs()) {
+    const report = join(dir, 'test-results', 'vitest.json');
+    if (!existsSync(report)) continue;
+    const data = JSON.parse(readFileSync(report, 'utf8'));
+    passed += data.numPassedTests ?? 0;
+    failed += (data.numFailedTests ?? 0) + (data.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(data);
   }
   return { passed, failed };
 }
@@ -87,11 +91,7 @@ function countSuitesWithFailedTests(data) {
 }
 
 function clearReports() {
-  for (const group of ['packages', 'apps', 'tooling']) {
-    const dir = join(root, group);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) rmSync(join(dir, name, 'test-results', 'vitest.json'), { force: true });
-  }
+  for (const dir of packageDirs()) rmSync(join(dir, 'test-results', 'vitest.json'), { force: true });
 }
 
 const [pm, ...pmArgs] = pnpm();
