@@ -21,11 +21,16 @@ app.get('/sse', sse((stream) => demo.live(stream), demo.streamOptions));
 app.get('/chat', sse((stream) => demo.chat(stream), demo.streamOptions));
 app.get(
   '/private',
-  sse((stream, req) => demo.privateStream(stream, clientOf(req)), {
-    ...demo.streamOptions,
-    authorize: (req) => demo.authorizePrivate({ authorization: req.headers.authorization, url: req.originalUrl, client: clientOf(req) }),
+  sse((stream) => demo.privateStream(stream), {
+    ...demo.privateStreamOptions,
+    clientKey: clientOf,
+    authorize: (req) => demo.authorizePrivate({ authorization: req.headers.authorization, url: req.originalUrl }),
   }),
 );
+app.get('/metrics', (_req, res) => {
+  const reply = demo.metrics();
+  res.set(reply.headers).send(reply.body);
+});
 
 app.post('/messages', async (req, res) => {
   const reply = await demo.postMessage(req.headers['content-type'], req);

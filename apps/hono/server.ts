@@ -21,11 +21,16 @@ app.get('/sse', sse((stream) => demo.live(stream), demo.streamOptions));
 app.get('/chat', sse((stream) => demo.chat(stream), demo.streamOptions));
 app.get(
   '/private',
-  sse((stream, c) => demo.privateStream(stream, clientOf(c)), {
-    ...demo.streamOptions,
-    authorize: (c) => demo.authorizePrivate({ authorization: c.req.header('authorization'), url: c.req.url, client: clientOf(c) }),
+  sse((stream) => demo.privateStream(stream), {
+    ...demo.privateStreamOptions,
+    clientKey: clientOf,
+    authorize: (c) => demo.authorizePrivate({ authorization: c.req.header('authorization'), url: c.req.url }),
   }),
 );
+app.get('/metrics', (c) => {
+  const reply = demo.metrics();
+  return c.body(reply.body, 200, reply.headers);
+});
 
 app.post('/messages', async (c) => {
   const reply = await demo.postMessage(c.req.header('content-type'), c.req.raw.body);

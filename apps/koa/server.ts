@@ -22,11 +22,17 @@ router.get('/sse', sse((stream) => demo.live(stream), demo.streamOptions));
 router.get('/chat', sse((stream) => demo.chat(stream), demo.streamOptions));
 router.get(
   '/private',
-  sse((stream, ctx) => demo.privateStream(stream, clientOf(ctx)), {
-    ...demo.streamOptions,
-    authorize: (ctx) => demo.authorizePrivate({ authorization: ctx.get('authorization') || undefined, url: ctx.url, client: clientOf(ctx) }),
+  sse((stream) => demo.privateStream(stream), {
+    ...demo.privateStreamOptions,
+    clientKey: clientOf,
+    authorize: (ctx) => demo.authorizePrivate({ authorization: ctx.get('authorization') || undefined, url: ctx.url }),
   }),
 );
+router.get('/metrics', (ctx) => {
+  const reply = demo.metrics();
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
+});
 
 router.post('/messages', async (ctx) => {
   const reply = await demo.postMessage(ctx.get('content-type') || undefined, ctx.req);

@@ -107,17 +107,18 @@ chat.addEventListener('error', () => {
   if (chat.readyState === EventSource.CLOSED) setChatState('closed', 'disconnected');
   else setChatState('reconnecting', 'reconnecting…');
 });
+// A message's id is its event id (the same on every instance of the app), not part of its data.
 chat.addEventListener('message', (event) => {
-  showMessage(JSON.parse(event.data));
+  showMessage({ ...JSON.parse(event.data), id: event.lastEventId });
 });
-// A first connection, or a server that no longer knows our last id (it restarted): the server
-// sends its recent history, and only what is not shown yet is added.
+// A first connection, or a server whose history no longer holds our last id (it restarted with
+// an in-memory history): the server sends its recent history, and only what is not shown yet is added.
 chat.addEventListener('snapshot', (event) => {
   const { reason, messages } = JSON.parse(event.data);
   const added = messages.filter(showMessage).length;
-  let text = `The server restarted: ${plural(added, 'new message')} loaded, none shown twice.`;
+  let text = `Back after a server restart or a long absence: ${plural(added, 'new message')} loaded, none shown twice.`;
   if (reason === 'first-connection') text = added === 0 ? 'No messages yet: say something!' : `Loaded ${plural(added, 'recent message')}.`;
-  else if (reason === 'history-unavailable') text = `The server could not replay what was missed: ${plural(added, 'message')} loaded.`;
+  else if (reason === 'history-unavailable') text = 'The chat history cannot be read right now: new messages still arrive.';
   noteSync(`snapshot:${reason}`, added, text);
 });
 // A reconnect that the server could replay from Last-Event-ID: the missed messages came first.

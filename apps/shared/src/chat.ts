@@ -1,7 +1,8 @@
-import { createChannel, type AnyEventStream, type Channel, type ReplayResult } from '@sse/core';
+import { createChannel, SseError, type AnyEventStream, type Channel, type ChannelMessage } from '@sse/core';
+import { createRedisStore } from '@sse/redis';
 import type { ChatInput } from './messages.js';
 
-/** A chat message as it is broadcast, replayed and shown. `id` is also its SSE event id. */
+/** A chat message as `POST /messages` answers it and a snapshot lists it. `id` is its SSE event id. */
 export interface ChatMessage {
   id: string;
   name: string;
@@ -10,11 +11,24 @@ export interface ChatMessage {
   at: string;
 }
 
+/**
+ * The data of a `message` event: the message without its id, which travels as the event's SSE
+ * id. The channel assigns it (a Redis stream id with `REDIS_URL`), so it means the same on
+ * every instance and a client can resume from it on any of them.
+ */
+export type ChatPost = Omit<ChatMessage, 'id'>;
+
+/** Why a `/chat` stream starts with a snapshot instead of a replay. */
+export type SnapshotReason = 'first-connection' | 'unknown-last-event-id' | 'history-unavailable';
+
 /** Events of `GET /chat`. */
 export type ChatEvents = {
-  message: ChatMessage;
-  /** Sent instead of a replay (first connection, or an id this process never issued): the recent history. */
-  snapshot: { reason: 'first-connection' | 'unknown-last-event-id' | 'history-unavailable'; messages: ChatMessage[] };
+  message: ChatPost;
+  /**
+   * Sent instead of a replay (a first connection, or an id the history does not hold): the
+   * recent history. Empty, with no id, when the history cannot be read (`history-unavailable`).
+   */
+  snapshot: { reason: SnapshotReason; messages: ChatMessage[] };
   /** Sent after a replay from `Last-Event-ID`: how many missed messages came before it. */
   sync: { mode: 'replay'; count: number };
 };
@@ -22,59 +36,137 @@ export type ChatEvents = {
 /** How many messages are kept for replay and for snapshots. */
 export const CHAT_HISTORY = 200;
 
+/** The Redis Stream that carries the chat when `REDIS_URL` is set; the same key on every instance. */
+export const CHAT_REDIS_STREAM = 'sse-example:chat';
+
 /**
- * The one place the chat channel is created, so that a shared store (`REDIS_URL`) can be
- * switched in here without touching the apps.
+ * The one place the chat channel is created: in this process's memory, or, given a Redis URL,
+ * through `@sse/redis` so that every instance using that Redis shares the chat and its history.
  */
-export function createChatChannel(): Channel<ChatEvents> {
-  return createChannel<ChatEvents>({ history: CHAT_HISTORY });
+export function createChatChannel(redisUrl?: string): Channel<ChatEvents> {
+  if (redisUrl === undefined) return createChannel<ChatEvents>({ history: CHAT_HISTORY });
+  return createChannel<ChatEvents>({
+    store: createRedisStore({ url: redisUrl, stream: CHAT_REDIS_STREAM, maxLen: CHAT_HISTORY }),
+    onError: logChannelError,
+  });
+}
+
+/** Broadcast failures that mean "the chat store cannot take it right now": answer 503, not 500. */
+const STORE_UNAVAILABLE_CODES = new Set(['ERR_SSE_REDIS_UNAVAILABLE', 'ERR_SSE_REDIS_CLOSED']);
+
+const isStoreUnavailable = (error: unknown): error is SseError => error instanceof SseError && STORE_UNAVAILABLE_CODES.has(error.code);
+
+/** During a Redis outage every failed post and replay is reported here: one line each, the store already said why. */
+function logChannelError(error: unknown): void {
+  if (isStoreUnavailable(error)) console.warn(`[chat] ${error.message}`);
+  else console.error('[chat] channel error:', error);
+}
+
+/** `post()` rejects with this when the message could not be recorded because the store is unavailable. */
+export class ChatUnavailableError extends Error {
+  constructor(options: { cause: unknown }) {
+    super('the chat history cannot be reached right now; send it again in a moment', options);
+    this.name = 'ChatUnavailableError';
+  }
 }
 
 export interface ChatRoom {
-  /** Accepts a message and broadcasts it to every `/chat` stream; resolves once it is recorded. */
+  /**
+   * Records a message and broadcasts it to every `/chat` stream (of every instance, with Redis);
+   * resolves with it and its id. Rejects with {@link ChatUnavailableError} when the store is down.
+   */
   post(input: ChatInput): Promise<ChatMessage>;
   /** Adds a `/chat` stream: it gets what it missed (replay or snapshot), then live messages. */
   join(stream: AnyEventStream): void;
-  /** Messages accepted since the process started. */
+  /** Messages this process accepted since it started. */
   readonly posted: number;
-  /** Open `/chat` streams. */
+  /** Open `/chat` streams of this process. */
   readonly listeners: number;
+  /** Stops broadcasting and releases the store (Redis connections). */
   close(): Promise<void>;
 }
 
+function toChatMessage(message: ChannelMessage<ChatEvents>): ChatMessage {
+  return { id: message.id, ...(message.data as ChatPost) };
+}
+
 export function createChatRoom(channel: Channel<ChatEvents> = createChatChannel()): ChatRoom {
-  // Ids carry a per-process prefix: after a restart, a client's old id is unknown (and gets a
-  // snapshot) instead of matching a different message of the new process.
-  const idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 46_656).toString(36)}`;
-  // The channel replays from an id but cannot list its history, and a snapshot needs it.
-  const recent: ChatMessage[] = [];
   let posted = 0;
 
-  function sendCatchUp(stream: AnyEventStream, result: ReplayResult): void {
-    if (result.status === 'replayed') {
-      stream.send({ event: 'sync', data: { mode: 'replay', count: result.count } });
+  /**
+   * Subscribes from `lastEventId`: the missed messages, in order, then live ones. When the
+   * history does not hold that id, hands the stream over to a snapshot instead.
+   */
+  function resume(stream: AnyEventStream, lastEventId: string, afterSnapshot: boolean): void {
+    let following = true;
+    const leave = channel.subscribe(stream, {
+      replay: lastEventId,
+      // Nothing gets through once the stream was handed over to a snapshot (which subscribes again).
+      filter: () => following,
+      onReplay(result) {
+        if (result.status === 'none') return;
+        if (result.status === 'replayed') {
+          // Right after a snapshot the replay only closes the gap of the history read: nothing to tell.
+          if (!afterSnapshot) stream.send({ event: 'sync', data: { mode: 'replay', count: result.count } });
+          return;
+        }
+        if (result.status === 'error' || afterSnapshot) {
+          // The store failed (Redis down), or an id just read from it is gone already: live
+          // messages keep coming; no id is sent, so the client keeps its own for its next reconnect.
+          stream.send({ event: 'snapshot', data: { reason: 'history-unavailable', messages: [] } });
+          return;
+        }
+        following = false;
+        // `leave` is only assigned once subscribe() returns, which an in-memory replay is still inside.
+        queueMicrotask(() => {
+          leave();
+          void sendSnapshot(stream, 'unknown-last-event-id');
+        });
+      },
+    });
+  }
+
+  /**
+   * The shared history's newest messages, then what was broadcast since: the snapshot carries
+   * the newest id, and the subscription replays from it, so a message published during the
+   * read arrives once (with an empty history there is no id to resume from: live only).
+   */
+  async function sendSnapshot(stream: AnyEventStream, reason: SnapshotReason): Promise<void> {
+    let latest: Array<ChannelMessage<ChatEvents>>;
+    try {
+      latest = (await channel.recent(CHAT_HISTORY)).filter((message) => message.event === 'message');
+    } catch {
+      if (stream.isClosed) return;
+      stream.send({ event: 'snapshot', data: { reason: 'history-unavailable', messages: [] } });
+      channel.subscribe(stream, { replay: false });
       return;
     }
-    const reason =
-      result.status === 'none' ? 'first-connection' : result.status === 'unknown' ? 'unknown-last-event-id' : 'history-unavailable';
-    // The snapshot's id becomes the client's Last-Event-ID: the next reconnect replays from the
-    // newest message it holds. With no message, the empty id clears an id of a previous process.
-    stream.send({ event: 'snapshot', id: recent.at(-1)?.id ?? '', data: { reason, messages: [...recent] } });
+    if (stream.isClosed) return;
+    const newestId = latest.at(-1)?.id;
+    // The snapshot's id becomes the client's Last-Event-ID, so its next reconnect is a replay.
+    // With no message, the empty id clears an id the client kept from a store that forgot it.
+    stream.send({ event: 'snapshot', id: newestId ?? '', data: { reason, messages: latest.map(toChatMessage) } });
+    if (newestId === undefined) channel.subscribe(stream, { replay: false });
+    else resume(stream, newestId, true);
   }
 
   return {
     async post(input) {
+      const message: ChatPost = { name: input.name, text: input.text, at: new Date().toISOString() };
+      let id: string;
+      try {
+        // No app-given id: the store assigns one that every instance can replay from.
+        id = await channel.broadcast({ event: 'message', data: message });
+      } catch (error) {
+        if (isStoreUnavailable(error)) throw new ChatUnavailableError({ cause: error });
+        throw error;
+      }
       posted++;
-      const message: ChatMessage = { id: `${idPrefix}-${posted}`, name: input.name, text: input.text, at: new Date().toISOString() };
-      // Recorded in the same turn as the broadcast, so a stream that joins in between gets it
-      // either in its snapshot or live, never both and never neither.
-      recent.push(message);
-      if (recent.length > CHAT_HISTORY) recent.shift();
-      await channel.broadcast({ event: 'message', id: message.id, data: message });
-      return message;
+      return { id, ...message };
     },
     join(stream) {
-      channel.subscribe(stream, { onReplay: (result) => sendCatchUp(stream, result) });
+      if (stream.lastEventId === undefined) void sendSnapshot(stream, 'first-connection');
+      else resume(stream, stream.lastEventId, false);
     },
     get posted() {
       return posted;

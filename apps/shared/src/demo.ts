@@ -1,11 +1,27 @@
-import type { AnyEventStream, Rejection } from '@sse/core';
-import { createChatRoom, type ChatRoom } from './chat.js';
-import { readConfig, type DemoConfig } from './config.js';
-import { createLiveFeed } from './live.js';
+import { createStreamRegistry, type AnyEventStream, type Rejection, type StreamRegistry } from '@sse/core';
+import { ChatUnavailableError, createChatChannel, createChatRoom, type ChatRoom } from './chat.js';
+import { describeRedisUrl, readConfig, type DemoConfig } from './config.js';
+import { createLiveFeed, type ServerStatus } from './live.js';
 import { parseMessageRequest, readBodyText, type JsonReply } from './messages.js';
 import { loadPage, type PageAsset } from './page.js';
-import { createPrivateFeed, type PrivateRequest } from './private.js';
+import { MAX_PRIVATE_STREAMS_PER_CLIENT, PRIVATE_RETRY_AFTER_SECONDS, createPrivateFeed, type PrivateRequest } from './private.js';
 import { exitOnSignals, type ClosableServer } from './shutdown.js';
+
+/** Options every `sse()` route of the apps is given (the apps add `authorize` and `clientKey` where needed). */
+export interface DemoStreamOptions {
+  /** Tracks the route's streams: caps, drain on shutdown, `/metrics`. */
+  registry: StreamRegistry;
+  /** Reconnection delay sent to each client, in ms. */
+  retry: number;
+  /** Spread of `retry` per stream, so that a restart does not bring every client back at once. */
+  retryJitter: number;
+}
+
+/** A plain-text answer (`GET /metrics`). */
+export interface TextReply {
+  headers: Record<string, string>;
+  body: string;
+}
 
 /**
  * Everything the sample apps do, framework-neutral. Each app's server file maps its routes to
@@ -15,21 +31,28 @@ export interface Demo {
   readonly config: DemoConfig;
   /** The page: `GET /`, `/app.js`, `/style.css`. */
   readonly page: readonly PageAsset[];
-  /** Options for every `sse()` route: streams close on shutdown. */
-  readonly streamOptions: { signal: AbortSignal };
+  /** Options of `GET /sse` and `GET /chat`: drained on shutdown. */
+  readonly streamOptions: DemoStreamOptions;
+  /**
+   * Options of `GET /private`, with a registry of its own: at most 3 streams per client key (the
+   * app passes its client's IP as `clientKey`), 429 + `Retry-After: 5` past it. Drained on shutdown too.
+   */
+  readonly privateStreamOptions: DemoStreamOptions;
   /** `GET /sse`: welcome, status, then the time and the metrics every tick. */
   live(stream: AnyEventStream): void;
   /** `GET /chat`: what the client missed (replay or snapshot), then new messages. */
   chat(stream: AnyEventStream): void;
-  /** `authorize` of `GET /private`: 401 without a valid token, 429 past the per-client cap. */
+  /** `authorize` of `GET /private`: 401 without a valid token. */
   authorizePrivate(request: PrivateRequest): Rejection | true;
-  /** `GET /private`, once authorized. */
-  privateStream(stream: AnyEventStream, client: string): void;
+  /** `GET /private`, once authorized and admitted. */
+  privateStream(stream: AnyEventStream): void;
   /** `POST /messages`: validates and broadcasts; 201 with the message, or 400/413/415/503. */
   postMessage(contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
+  /** `GET /metrics`: the stream counters in Prometheus text format. */
+  metrics(): TextReply;
   /** Prints the startup line with the URL (call it once the server listens). */
   listening(server: ListeningServer): void;
-  /** Closes every stream on SIGINT/SIGTERM, then the server, then exits. */
+  /** Drains every stream on SIGINT/SIGTERM, then closes the server, then exits. */
   exitOnSignals(server: ClosableServer): void;
 }
 
@@ -44,17 +67,28 @@ const SHUTTING_DOWN: JsonReply = {
   body: { error: 'the server is shutting down; send it again in a moment' },
 };
 
-/** Reconnection delay sent to each client: spread out so that a restart does not bring every client back at once. */
-function reconnectDelay(): number {
-  return 1000 + Math.floor(Math.random() * 1000);
-}
+const SHUTTING_DOWN_STATUS: ServerStatus = { state: 'shutting-down', text: 'the server is shutting down; this page reconnects by itself' };
+
+/** Each client's reconnection delay: 1 to 2 s (1500 ms, give or take a third). */
+const RECONNECT_MS = 1500;
+const RECONNECT_JITTER = 1 / 3;
+
+/** How long the drain waits for clients to receive the end of their stream before cutting them off. */
+const DRAIN_TIMEOUT_MS = 3000;
 
 export function createDemo(framework: string, config: DemoConfig = readConfig()): Demo {
-  const shutdown = new AbortController();
-  const chat: ChatRoom = createChatRoom();
+  const chat: ChatRoom = createChatRoom(createChatChannel(config.redisUrl));
   const live = createLiveFeed(framework, config.tickMs);
   const privateFeed = createPrivateFeed({ token: config.privateToken });
+  // Two registries, because a registry's per-key cap counts every stream it tracks: this one
+  // (no cap) for the page's own streams, and one for /private alone.
+  const registry = createStreamRegistry();
+  const privateRegistry = createStreamRegistry({
+    maxStreamsPerKey: MAX_PRIVATE_STREAMS_PER_CLIENT,
+    retryAfterSeconds: PRIVATE_RETRY_AFTER_SECONDS,
+  });
   const startedAt = Date.now();
+  let stopping = false;
   let tick = 0;
 
   const ticker = setInterval(() => {
@@ -69,49 +103,59 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
     privateFeed.tick();
   }, config.tickMs);
 
-  const open = (stream: AnyEventStream): void => {
-    stream.send({ retry: reconnectDelay() });
-  };
+  const reconnect = { retry: RECONNECT_MS, retryJitter: RECONNECT_JITTER };
 
   return {
     config,
     page: loadPage(),
-    streamOptions: { signal: shutdown.signal },
-    live(stream) {
-      open(stream);
-      live.join(stream);
-    },
-    chat(stream) {
-      open(stream);
-      chat.join(stream);
-    },
+    streamOptions: { registry, ...reconnect },
+    privateStreamOptions: { registry: privateRegistry, ...reconnect },
+    live: (stream) => live.join(stream),
+    chat: (stream) => chat.join(stream),
     authorizePrivate: (request) => privateFeed.authorize(request),
-    privateStream(stream, client) {
-      open(stream);
-      privateFeed.join(stream, client);
-    },
+    privateStream: (stream) => privateFeed.join(stream),
     async postMessage(contentType, body) {
       const parsed = parseMessageRequest(contentType, await readBodyText(body));
       if (!parsed.ok) return parsed.reply;
       // Checked once the body is in: accepting it now would lose it, since the streams that
       // should carry it are closing.
-      if (shutdown.signal.aborted) return SHUTTING_DOWN;
-      const message = await chat.post(parsed.input);
-      return { status: 201, headers: {}, body: message };
+      if (stopping) return SHUTTING_DOWN;
+      try {
+        const message = await chat.post(parsed.input);
+        return { status: 201, headers: {}, body: message };
+      } catch (error) {
+        if (error instanceof ChatUnavailableError) return { status: 503, headers: { 'retry-after': '2' }, body: { error: error.message } };
+        throw error;
+      }
+    },
+    metrics() {
+      return {
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
+        body: registry.toPrometheus('sse') + privateRegistry.toPrometheus('sse_private'),
+      };
     },
     listening(server) {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
-      console.log(`${framework} demo listening on http://localhost:${port}`);
+      const store = config.redisUrl === undefined ? 'in memory' : `in Redis at ${describeRedisUrl(config.redisUrl)}`;
+      console.log(`${framework} demo listening on http://localhost:${port} (chat history ${store})`);
     },
     exitOnSignals(server) {
       exitOnSignals(server, {
-        closeStreams() {
-          live.announce({ state: 'shutting-down', text: 'the server is shutting down; this page reconnects by itself' });
+        forceAfterMs: DRAIN_TIMEOUT_MS + 2000,
+        async drain() {
+          stopping = true;
           clearInterval(ticker);
-          // Every stream was opened with this signal: each one ends cleanly (queued events first).
-          shutdown.abort();
-          void chat.close();
+          // From here on, new streams get 503 + Retry-After; every open one gets the status the
+          // page shows, then a clean end (queued events first).
+          const last = { event: 'status', data: SHUTTING_DOWN_STATUS };
+          const results = await Promise.all(
+            [registry, privateRegistry].map((each) => each.closeAll({ event: last, timeoutMs: DRAIN_TIMEOUT_MS })),
+          );
+          const closed = results.reduce((sum, result) => sum + result.closed, 0);
+          const forced = results.reduce((sum, result) => sum + result.forced, 0);
+          console.log(`closed ${closed} stream${closed === 1 ? '' : 's'}${forced > 0 ? ` (${forced} cut off after ${DRAIN_TIMEOUT_MS} ms)` : ''}`);
+          await chat.close();
         },
       });
     },

@@ -31,8 +31,6 @@ export interface LiveFeed {
   join(stream: AnyEventStream): void;
   /** Sends the time and the metrics to every `/sse` stream. */
   tick(tick: number, metrics: Metrics): void;
-  /** Tells every `/sse` stream about a change of status (e.g. a shutdown). */
-  announce(status: ServerStatus): void;
   readonly listeners: number;
 }
 
@@ -40,7 +38,8 @@ export function createLiveFeed(framework: string, tickMs: number): LiveFeed {
   // No history: the time and the metrics of a moment ago are not worth replaying.
   const channel = createChannel<LiveEvents>();
   const startedAt = new Date().toISOString();
-  let status: ServerStatus = { state: 'ok', text: `streaming every ${tickMs} ms` };
+  // The shutting-down status is sent by the drain, as the last event of every stream.
+  const status: ServerStatus = { state: 'ok', text: `streaming every ${tickMs} ms` };
   return {
     join(stream) {
       stream.send({
@@ -53,10 +52,6 @@ export function createLiveFeed(framework: string, tickMs: number): LiveFeed {
     tick(tick, metrics) {
       void channel.broadcast({ event: 'time', data: { iso: new Date().toISOString(), tick } });
       void channel.broadcast({ event: 'metrics', data: metrics });
-    },
-    announce(next) {
-      status = next;
-      void channel.broadcast({ event: 'status', data: next });
     },
     get listeners() {
       return channel.size;

@@ -12,28 +12,25 @@ export interface PrivateRequest {
   authorization: string | undefined;
   /** The request URL (path and query are enough), for `?token=`. */
   url: string;
-  /** Who is asking: the client's IP address. */
-  client: string;
 }
 
 export interface PrivateFeedOptions {
   token: string;
-  /** Open `/private` streams allowed per client; past it, 429. Defaults to `3`. */
-  maxStreamsPerClient?: number;
-  /** `Retry-After` of a 429, in seconds. Defaults to `5`. */
-  retryAfterSeconds?: number;
 }
 
 export interface PrivateFeed {
-  /** `true` to open the stream; 401 without a valid token, 429 past the per-client cap. */
+  /** `true` to open the stream; 401 without a valid token. (The per-client cap is the stream registry's.) */
   authorize(request: PrivateRequest): Rejection | true;
-  /** Adds an authorized stream and counts it against its client until it closes. */
-  join(stream: AnyEventStream, client: string): void;
+  /** Adds an authorized stream. */
+  join(stream: AnyEventStream): void;
   tick(): void;
   readonly listeners: number;
 }
 
-export const DEFAULT_MAX_PRIVATE_STREAMS_PER_CLIENT = 3;
+/** Open `/private` streams allowed per client; past it, 429 + `Retry-After`. */
+export const MAX_PRIVATE_STREAMS_PER_CLIENT = 3;
+/** `Retry-After` of that 429, in seconds. */
+export const PRIVATE_RETRY_AFTER_SECONDS = 5;
 
 /** The token from `Authorization: Bearer …`, else from `?token=` (EventSource cannot set headers). */
 export function readToken(authorization: string | undefined, url: string): string | undefined {
@@ -48,11 +45,8 @@ function digest(text: string): Buffer {
 }
 
 export function createPrivateFeed(options: PrivateFeedOptions): PrivateFeed {
-  const maxPerClient = options.maxStreamsPerClient ?? DEFAULT_MAX_PRIVATE_STREAMS_PER_CLIENT;
-  const retryAfter = options.retryAfterSeconds ?? 5;
   const expected = digest(options.token);
   const channel = createChannel<PrivateEvents>();
-  const openByClient = new Map<string, number>();
   const challenge = { 'www-authenticate': 'Bearer realm="private"' };
 
   const message = (text: string): PrivateEvents['private'] => ({ text, at: new Date().toISOString(), openPrivateStreams: channel.size });
@@ -65,23 +59,9 @@ export function createPrivateFeed(options: PrivateFeedOptions): PrivateFeed {
       }
       // Compared in constant time, so the answer's timing does not reveal how much of it matched.
       if (!timingSafeEqual(digest(token), expected)) return reject(401, { headers: challenge, body: 'the token is not valid' });
-      if ((openByClient.get(request.client) ?? 0) >= maxPerClient) {
-        return reject(429, {
-          retryAfter,
-          body: `at most ${maxPerClient} private streams per client are allowed; close one or retry in ${retryAfter} s`,
-        });
-      }
       return true;
     },
-    join(stream, client) {
-      // The adapters run authorize() and then this handler with no I/O in between, so two
-      // requests cannot both pass the check before either is counted. Released on any close.
-      openByClient.set(client, (openByClient.get(client) ?? 0) + 1);
-      void stream.closed.then(() => {
-        const left = (openByClient.get(client) ?? 1) - 1;
-        if (left === 0) openByClient.delete(client);
-        else openByClient.set(client, left);
-      });
+    join(stream) {
       channel.subscribe(stream, { replay: false });
       stream.send({ event: 'private', data: message('This stream is private: only holders of the token see it.') });
     },

@@ -40,14 +40,27 @@ export interface RunningApp {
   stop(signal?: NodeJS.Signals): Promise<AppExit>;
 }
 
+export interface StartOptions {
+  /** Defaults to `0`, a free port. */
+  port?: number;
+  /** Runs the chat on this Redis; defaults to none (in memory), whatever `REDIS_URL` the tests run with. */
+  redisUrl?: string;
+}
+
 /**
  * Starts `apps/<framework>/server.ts` as its own process, the way `npm start` does (TypeScript
  * source through tsx), and resolves once it printed its startup line.
  */
-export function startApp(framework: Framework, options: { port?: number } = {}): Promise<RunningApp> {
+export function startApp(framework: Framework, options: StartOptions = {}): Promise<RunningApp> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sse/source', 'server.ts'], {
     cwd: `${APPS_DIR}${framework}`,
-    env: { ...process.env, PORT: String(options.port ?? 0), TICK_MS: String(TEST_TICK_MS), PRIVATE_TOKEN: TEST_TOKEN },
+    env: {
+      ...process.env,
+      PORT: String(options.port ?? 0),
+      TICK_MS: String(TEST_TICK_MS),
+      PRIVATE_TOKEN: TEST_TOKEN,
+      REDIS_URL: options.redisUrl ?? '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

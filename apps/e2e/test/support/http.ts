@@ -15,3 +15,10 @@ export async function postMessage(baseUrl: string, text: string, name = 'e2e'): 
 export function uniquePrefix(label: string): string {
   return `${label}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** The value of an unlabelled metric in Prometheus text; fails when it is missing. */
+export function metricValue(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (match === null) throw new Error(`no ${name} in:\n${text}`);
+  return Number(match[1]);
+}

@@ -7,12 +7,15 @@ export interface CuttableProxy {
   cut(): void;
   /** Lets connections through again. */
   restore(): void;
+  /** Sends new connections to another port from now on, as a load balancer would when an instance goes away. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
-export async function startProxy(targetPort: number): Promise<CuttableProxy> {
+export async function startProxy(initialTargetPort: number): Promise<CuttableProxy> {
   const sockets = new Set<Socket>();
   let blocked = false;
+  let targetPort = initialTargetPort;
   const server = createServer((client) => {
     if (blocked) {
       client.resetAndDestroy();
@@ -40,6 +43,9 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     },
     restore() {
       blocked = false;
+    },
+    retarget(port) {
+      targetPort = port;
     },
     close() {
       for (const socket of sockets) socket.destroy();
