@@ -1,0 +1,93 @@
+// `pnpm demo:cluster`: the demo script itself, started the way its package script starts it.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { expect, test, vi } from 'vitest';
+import { TEST_TICK_MS } from './support/app.js';
+import { EventReader } from './support/event-reader.js';
+import { postMessage, uniquePrefix } from './support/http.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLUSTER_DIR = `${ROOT}apps/cluster/`;
+
+const scriptsOf = (path: string): Record<string, string> => (JSON.parse(readFileSync(path, 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+/** Resolves `true` when something accepts connections on the port, `false` when it is refused. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+test('demo:cluster starts two Express instances sharing one chat through its own redis-server, and SIGTERM stops all three', async () => {
+  expect(scriptsOf(`${ROOT}package.json`)['demo:cluster']).toBe('pnpm --filter @sse-example/cluster demo');
+  const [command, ...args] = scriptsOf(`${CLUSTER_DIR}package.json`).demo!.split(' ');
+  expect(command).toBe('node');
+
+  const demo = spawn(process.execPath, args, {
+    cwd: CLUSTER_DIR,
+    // No REDIS_URL: the demo starts a redis-server of its own. Free ports instead of 3001/3002.
+    env: { ...process.env, REDIS_URL: '', PORTS: '0,0', TICK_MS: String(TEST_TICK_MS) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  demo.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+  demo.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    demo.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const reader: { current?: EventReader } = {};
+  try {
+    const started = await vi.waitFor(
+      () => {
+        const redis = /Started redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+        const a = /^ {2}A {2}http:\/\/localhost:(\d+)/m.exec(output);
+        const b = /^ {2}B {2}http:\/\/localhost:(\d+)/m.exec(output);
+        if (demo.exitCode !== null) throw new Error(`demo:cluster exited early:\n${output}`);
+        if (redis === null || a === null || b === null) throw new Error(`demo:cluster is not ready yet:\n${output}`);
+        return { redisPort: Number(redis[1]), a: Number(a[1]), b: Number(b[1]) };
+      },
+      { timeout: 45_000, interval: 100 },
+    );
+    expect(output).toMatch(/^\[A\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
+    expect(output).toMatch(/^\[B\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
+    expect(started.a).not.toBe(started.b);
+
+    reader.current = await EventReader.open(`http://127.0.0.1:${started.b}/chat`);
+    await reader.current.waitFor((e) => e.event === 'snapshot');
+    const posted = await postMessage(`http://127.0.0.1:${started.a}`, uniquePrefix('cluster'));
+    await reader.current.waitFor((e) => e.event === 'message' && e.id === posted.id);
+
+    demo.kill('SIGTERM');
+    expect(await exited, output).toEqual({ code: 0, signal: null });
+    expect(output).toMatch(/^\[A\] SIGTERM received/m);
+    expect(output).toMatch(/^\[B\] SIGTERM received/m);
+    expect(output).toContain('demo:cluster stopped');
+    expect(await reader.current.ended).toBe('clean');
+    for (const port of [started.redisPort, started.a, started.b]) expect(await isListening(port), `port ${port}`).toBe(false);
+  } finally {
+    reader.current?.close();
+    if (demo.exitCode === null && demo.signalCode === null) {
+      // A failed run still stops what it started: politely first, so the demo stops its redis-server.
+      demo.kill('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+      if (!stopped) {
+        for (const [, pid] of output.matchAll(/\(pid (\d+)\)/g)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
+        demo.kill('SIGKILL');
+        await exited;
+      }
+    }
+  }
+}, 90_000);
