@@ -1,4 +1,4 @@
-import { createChannel, SseError, type AnyEventStream, type Channel, type ChannelMessage } from '@sse/core';
+import { createChannel, type AnyEventStream, type SseError, type Channel, type ChannelMessage } from '@sse/core';
 import { createRedisStore } from '@sse/redis';
 import type { ChatInput } from './messages.js';
 
@@ -54,7 +54,9 @@ export function createChatChannel(redisUrl?: string): Channel<ChatEvents> {
 /** Broadcast failures that mean "the chat store cannot take it right now": answer 503, not 500. */
 const STORE_UNAVAILABLE_CODES = new Set(['ERR_SSE_REDIS_UNAVAILABLE', 'ERR_SSE_REDIS_CLOSED']);
 
-const isStoreUnavailable = (error: unknown): error is SseError => error instanceof SseError && STORE_UNAVAILABLE_CODES.has(error.code);
+// By code rather than class: an error from another copy of @sse/core is still recognised.
+const isStoreUnavailable = (error: unknown): error is SseError =>
+  error instanceof Error && STORE_UNAVAILABLE_CODES.has(String((error as Partial<SseError>).code));
 
 /** During a Redis outage every failed post and replay is reported here: one line each, the store already said why. */
 function logChannelError(error: unknown): void {
