@@ -1,0 +1,37 @@
+/**
+ * The contenders. Each module exports `start(): Promise<BenchServer>` and is loaded only in its
+ * own server process. To add one, write a module next to these and list it here; nothing else
+ * in the harness needs to change.
+ */
+export interface ContenderInfo {
+  /** Short name used on the command line (`--only=raw,sse-node`). */
+  name: string;
+  /** Name shown in the tables. */
+  label: string;
+  /** Module path relative to this folder. */
+  module: string;
+  /** `sse`: this project; `peer`: a library people use today; `baseline`: hand-written code. */
+  kind: 'sse' | 'peer' | 'baseline';
+}
+
+export const CONTENDERS: readonly ContenderInfo[] = [
+  { name: 'raw', label: 'raw node:http', module: './raw.ts', kind: 'baseline' },
+  { name: 'sse-node', label: '@sse/node', module: './sse-node.ts', kind: 'sse' },
+  { name: 'sse-express', label: '@sse/express', module: './sse-express.ts', kind: 'sse' },
+  { name: 'sse-koa', label: '@sse/koa', module: './sse-koa.ts', kind: 'sse' },
+  { name: 'sse-hono', label: '@sse/hono', module: './sse-hono.ts', kind: 'sse' },
+  { name: 'better-sse', label: 'better-sse 0.16', module: './better-sse.ts', kind: 'peer' },
+  { name: 'hono-streamsse', label: 'Hono streamSSE', module: './hono-streamsse.ts', kind: 'peer' },
+  { name: 'express-handwritten', label: 'Express, hand-written', module: './express-handwritten.ts', kind: 'baseline' },
+];
+
+/** The contender all ratios are computed against. */
+export const BASELINE = 'raw';
+
+export function findContender(name: string): ContenderInfo {
+  const found = CONTENDERS.find((contender) => contender.name === name);
+  if (found === undefined) {
+    throw new Error(`unknown contender "${name}"; known: ${CONTENDERS.map((contender) => contender.name).join(', ')}`);
+  }
+  return found;
+}

@@ -1,0 +1,64 @@
+/** An encode measurement in its own process: frames per second of one encoder on both events. */
+import { findEncoder } from './encoders.js';
+import { jsonEvent, MULTILINE_TEXT } from './events.js';
+import { serveRpc } from './rpc.js';
+
+export interface EncodeResult {
+  json: number;
+  text: number;
+  /** Frame sizes, to show every encoder produced a whole event. */
+  jsonBytes: number;
+  textBytes: number;
+}
+
+const BATCH = 256;
+let sink = 0;
+
+function size(frame: unknown): number {
+  if (typeof frame === 'string') return Buffer.byteLength(frame);
+  if (frame instanceof Uint8Array) return frame.byteLength;
+  return 0;
+}
+
+async function framesPerSecond(encode: (id: string, data: unknown) => unknown, isAsync: boolean, data: (i: number) => unknown, ms: number): Promise<number> {
+  const run = async (duration: number): Promise<number> => {
+    let count = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    while (elapsed < duration) {
+      for (let i = 0; i < BATCH; i++) {
+        const frame = isAsync ? await encode(String(count + i), data(count + i)) : encode(String(count + i), data(count + i));
+        sink += size(frame) & 1;
+      }
+      count += BATCH;
+      elapsed = performance.now() - start;
+    }
+    return (count / elapsed) * 1000;
+  };
+  await run(ms / 3); // warm-up: let the JIT settle
+  return run(ms);
+}
+
+serveRpc({
+  measure: async ({ encoder, durationMs }: { encoder: string; durationMs: number }): Promise<EncodeResult> => {
+    const info = findEncoder(encoder);
+    const encode = await info.load();
+    const events = Array.from({ length: 64 }, (_, i) => jsonEvent(i).data);
+    const json = (i: number): unknown => events[i & 63];
+    const text = (): unknown => MULTILINE_TEXT;
+    let jsonBytes = 0;
+    let textBytes = 0;
+    if (info.async !== true) {
+      jsonBytes = size(encode('1', json(1)));
+      textBytes = size(encode('1', text()));
+    }
+    const result = {
+      json: await framesPerSecond(encode, info.async === true, json, durationMs),
+      text: await framesPerSecond(encode, info.async === true, text, durationMs),
+      jsonBytes,
+      textBytes,
+    };
+    if (sink < 0) console.log(sink);
+    return result;
+  },
+});

@@ -1,0 +1,320 @@
+/**
+ * The orchestrator: for each round, every contender runs once (order rotated), each in a fresh
+ * server process, with all clients in one separate client process.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectResult, StalledResult, WaitResult } from './client.js';
+import type { BenchConfig } from './config.js';
+import type { EncodeResult } from './encode.js';
+import { RpcChild } from './rpc.js';
+import type { BurstResult, MemoryReading } from './server.js';
+
+export interface FanoutSample {
+  contender: string;
+  clients: number;
+  run: number;
+  error?: string;
+  /** Events per client in the throughput run. */
+  events: number;
+  /** Every client got every event of the throughput and latency runs, and no more. */
+  delivered: boolean;
+  deliveriesPerSecond: number;
+  cpuMicrosPerDelivery: number;
+  /** RSS growth per idle connection. */
+  rssPerConnection: number;
+  /** The same without the growth of V8's young generation (see MemoryReading.newSpace). */
+  rssWithoutYoungPerConnection: number;
+  heapPerConnection: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencySamples: number;
+}
+
+export interface SlowSample {
+  contender: string;
+  run: number;
+  error?: string;
+  events: number;
+  sendSeconds: number;
+  /** Highest RSS while broadcasting, minus RSS before. */
+  peakRssGrowth: number;
+  /** After a full GC, once the healthy clients had everything: heap + external, minus before. */
+  retainedGrowth: number;
+  retainedRssGrowth: number;
+  /** The server still held the stalled connection at the end. */
+  stalledKept: boolean;
+  /** Frames the stalled client got once it read again, and whether its stream had ended. */
+  stalledFrames: number;
+  stalledEnded: boolean;
+  /** The reading clients got every event. */
+  healthyDelivered: boolean;
+}
+
+export interface EncodeSample extends EncodeResult {
+  encoder: string;
+  run: number;
+  error?: string;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  loadBefore: number[];
+  loadAfter: number[];
+  commit: string;
+  /** Files under packages/ that differ from the commit when the run started. */
+  uncommitted: number;
+  /** Packages whose build was older than their sources. */
+  buildWarnings: string[];
+  versions: Record<string, string>;
+}
+
+export interface BenchResults {
+  config: BenchConfig;
+  machine: MachineInfo;
+  startedAt: string;
+  minutes: number;
+  fanout: FanoutSample[];
+  slow: SlowSample[];
+  encode: EncodeSample[];
+}
+
+type Log = (line: string) => void;
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+interface ServerOptions {
+  source: boolean;
+  profileDir: string | undefined;
+}
+
+function serverOptions(config: BenchConfig): ServerOptions {
+  return { source: config.source, profileDir: config.profileDir };
+}
+
+function startServer(contender: string, options: ServerOptions): RpcChild {
+  const env = options.profileDir === undefined ? undefined : { BENCH_PROFILE_DIR: options.profileDir };
+  return new RpcChild(`server ${contender}`, 'server', [contender], env === undefined ? { source: options.source } : { source: options.source, env });
+}
+
+async function waitForConnections(server: RpcChild, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await server.call<number>('connections')) > count) {
+    if (Date.now() > deadline) throw new Error(`the server still holds connections after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+async function connectAll(client: RpcChild, ports: number[], count: number, stalled = 0): Promise<void> {
+  const result = await client.call<ConnectResult>('connect', { ports, count, stalled }, 120_000);
+  if (result.connected !== count) throw new Error(`connected ${result.connected} of ${count}: ${result.failures.join('; ')}`);
+}
+
+/** Sends `events` (burst or paced) and waits until every client has them all. */
+async function deliver(client: RpcChild, server: RpcChild, events: number, timeoutMs: number, paced?: { intervalMs: number }): Promise<{ sent?: BurstResult; received: WaitResult }> {
+  await client.call('expect', { events, latency: paced !== undefined });
+  const sent = paced === undefined ? await server.call<BurstResult>('burst', { count: events }, timeoutMs) : undefined;
+  if (paced !== undefined) await server.call('paced', { count: events, intervalMs: paced.intervalMs }, timeoutMs);
+  const received = await client.call<WaitResult>('wait', { timeoutMs, settleMs: 50 }, timeoutMs + 5_000);
+  return sent === undefined ? { received } : { sent, received };
+}
+
+function exactly(received: WaitResult, events: number): boolean {
+  return received.done && received.closed === 0 && received.minFrames === events && received.maxFrames === events;
+}
+
+async function fanoutSession(client: RpcChild, contender: string, clients: number, run: number, config: BenchConfig['fanout'] & ServerOptions): Promise<FanoutSample> {
+  const events = Math.max(config.minEvents, Math.round(config.deliveries / clients));
+  const sample: FanoutSample = {
+    contender, clients, run, events, delivered: false,
+    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, rssPerConnection: Number.NaN, rssWithoutYoungPerConnection: Number.NaN, heapPerConnection: Number.NaN,
+    latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN, latencySamples: 0,
+  };
+  const server = startServer(contender, config);
+  try {
+    const ports = await server.call<number[]>('ports');
+    // A few connections and events first, so that lazily built code and pools are not counted per connection.
+    await connectAll(client, ports, 8);
+    await deliver(client, server, 5, config.timeoutMs);
+    await client.call('closeAll');
+    await waitForConnections(server, 0, 10_000);
+    const idle = await server.call<MemoryReading>('memory');
+
+    await connectAll(client, ports, clients);
+    const loaded = await server.call<MemoryReading>('memory');
+    sample.rssPerConnection = (loaded.rss - idle.rss) / clients;
+    sample.rssWithoutYoungPerConnection = (loaded.rss - loaded.newSpace - (idle.rss - idle.newSpace)) / clients;
+    sample.heapPerConnection = (loaded.heapUsed - idle.heapUsed) / clients;
+
+    const warmupEvents = Math.max(5, Math.round(config.warmupDeliveries / clients));
+    await deliver(client, server, warmupEvents, config.timeoutMs);
+
+    const burst = await deliver(client, server, events, config.timeoutMs);
+    const cpu = await server.call<number>('cpu');
+    const deliveries = clients * events;
+    if (burst.received.doneAt !== null && burst.sent !== undefined) {
+      sample.deliveriesPerSecond = deliveries / ((burst.received.doneAt - burst.sent.startedAt) / 1e6);
+      sample.cpuMicrosPerDelivery = cpu / deliveries;
+    }
+
+    const paced = await deliver(client, server, config.latencyEvents, config.timeoutMs, { intervalMs: config.latencyIntervalMs });
+    if (paced.received.latency !== undefined) {
+      sample.latencyP50Ms = paced.received.latency.p50 / 1000;
+      sample.latencyP99Ms = paced.received.latency.p99 / 1000;
+      sample.latencySamples = paced.received.latency.samples;
+    }
+    sample.delivered = exactly(burst.received, events) && exactly(paced.received, config.latencyEvents) && sample.latencySamples === clients * config.latencyEvents;
+    if (!sample.delivered) {
+      sample.error = `incomplete delivery: burst ${burst.received.minFrames}..${burst.received.maxFrames} of ${events} (closed ${burst.received.closed}), paced ${paced.received.minFrames}..${paced.received.maxFrames} of ${config.latencyEvents}`;
+    }
+  } catch (error) {
+    sample.error = message(error);
+  } finally {
+    await client.call('closeAll').catch(() => undefined);
+    await server.kill();
+  }
+  return sample;
+}
+
+async function slowSession(client: RpcChild, contender: string, run: number, config: BenchConfig['slow'] & ServerOptions): Promise<SlowSample> {
+  const sample: SlowSample = {
+    contender, run, events: config.events, sendSeconds: Number.NaN, peakRssGrowth: Number.NaN, retainedGrowth: Number.NaN, retainedRssGrowth: Number.NaN,
+    stalledKept: false, stalledFrames: 0, stalledEnded: false, healthyDelivered: false,
+  };
+  const server = startServer(contender, config);
+  try {
+    const ports = await server.call<number[]>('ports');
+    await connectAll(client, ports, 1 + config.healthyClients, 1);
+    await client.call('expect', { events: config.events });
+    const sent = await server.call<{ before: MemoryReading; peakRss: number; seconds: number }>('slow', { count: config.events, yieldEvery: config.yieldEvery }, config.timeoutMs);
+    const healthy = await client.call<WaitResult>('wait', { timeoutMs: config.timeoutMs, settleMs: 50 }, config.timeoutMs + 5_000);
+    const retained = await server.call<MemoryReading>('memory');
+    const connections = await server.call<number>('connections');
+    sample.sendSeconds = sent.seconds;
+    sample.peakRssGrowth = Math.max(sent.peakRss, retained.rss) - sent.before.rss;
+    sample.retainedGrowth = retained.heapUsed + retained.external - (sent.before.heapUsed + sent.before.external);
+    sample.retainedRssGrowth = retained.rss - sent.before.rss;
+    sample.healthyDelivered = exactly(healthy, config.events);
+    sample.stalledKept = connections > config.healthyClients;
+    const stalled = await client.call<StalledResult>('resumeStalled', { quietMs: 500, timeoutMs: 5_000 }, 10_000);
+    sample.stalledFrames = stalled.frames;
+    sample.stalledEnded = stalled.ended;
+  } catch (error) {
+    sample.error = message(error);
+  } finally {
+    await client.call('closeAll').catch(() => undefined);
+    await server.kill();
+  }
+  return sample;
+}
+
+async function encodeSession(encoder: string, run: number, durationMs: number, source: boolean): Promise<EncodeSample> {
+  const child = new RpcChild(`encode ${encoder}`, 'encode', [], { source });
+  try {
+    return { encoder, run, ...(await child.call<EncodeResult>('measure', { encoder, durationMs }, durationMs * 10 + 30_000)) };
+  } catch (error) {
+    return { encoder, run, json: Number.NaN, text: Number.NaN, jsonBytes: 0, textBytes: 0, error: message(error) };
+  } finally {
+    await child.kill();
+  }
+}
+
+function machineInfo(): MachineInfo {
+  const require = createRequire(import.meta.url);
+  const version = (name: string): string => {
+    try {
+      // The package's own package.json, found next to its resolved entry.
+      let dir = require.resolve(name);
+      for (;;) {
+        dir = dir.slice(0, dir.lastIndexOf('/'));
+        try {
+          const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: string; version?: string };
+          if (pkg.name === name) return pkg.version ?? '?';
+        } catch {}
+        if (dir === '') return '?';
+      }
+    } catch {
+      return '?';
+    }
+  };
+  let commit = '?';
+  let uncommitted = 0;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    uncommitted = execFileSync('git', ['status', '--porcelain', '--', '../../packages'], { encoding: 'utf8' }).split('\n').filter((line) => line !== '').length;
+  } catch {}
+  return {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    loadBefore: loadavg(),
+    loadAfter: [],
+    commit,
+    uncommitted,
+    buildWarnings: [],
+    versions: Object.fromEntries(['better-sse', 'hono', '@hono/node-server', 'express', 'koa'].map((name) => [name, version(name)])),
+  };
+}
+
+/** Runs the whole benchmark; `log` gets one progress line per measurement. */
+export async function runBench(config: BenchConfig, log: Log = () => undefined): Promise<BenchResults> {
+  const started = Date.now();
+  const results: BenchResults = { config, machine: machineInfo(), startedAt: new Date(started).toISOString(), minutes: 0, fanout: [], slow: [], encode: [] };
+  const client = new RpcChild('client', 'client');
+  try {
+    for (let run = 0; run < config.runs; run++) {
+      const order = rotate(config.contenders, run);
+      if (config.scenarios.includes('fanout')) {
+        for (const clients of config.fanout.clients) {
+          for (const contender of order) {
+            const began = Date.now();
+            const sample = await fanoutSession(client, contender, clients, run, { ...config.fanout, ...serverOptions(config) });
+            results.fanout.push(sample);
+            log(`run ${run + 1}/${config.runs} fan-out ${clients} ${contender}: ${sample.error ?? `${Math.round(sample.deliveriesPerSecond)} deliveries/s, ${sample.cpuMicrosPerDelivery.toFixed(2)} µs CPU each, p50 ${sample.latencyP50Ms.toFixed(2)} ms, p99 ${sample.latencyP99Ms.toFixed(2)} ms, ${(sample.rssPerConnection / 1024).toFixed(1)} KB RSS/conn`} (${seconds(began)})`);
+          }
+        }
+      }
+      if (config.scenarios.includes('slow')) {
+        for (const contender of order) {
+          const began = Date.now();
+          const sample = await slowSession(client, contender, run, { ...config.slow, ...serverOptions(config) });
+          results.slow.push(sample);
+          log(`run ${run + 1}/${config.runs} slow consumer ${contender}: ${sample.error ?? `peak RSS +${(sample.peakRssGrowth / 2 ** 20).toFixed(1)} MiB, retained +${(sample.retainedGrowth / 2 ** 20).toFixed(1)} MiB, stalled client ${sample.stalledKept ? 'kept' : 'disconnected'}, got ${sample.stalledFrames} events after resuming`} (${seconds(began)})`);
+        }
+      }
+      if (config.scenarios.includes('encode')) {
+        for (const encoder of rotate(config.encode.encoders, run)) {
+          const began = Date.now();
+          const sample = await encodeSession(encoder, run, config.encode.durationMs, config.source);
+          results.encode.push(sample);
+          log(`run ${run + 1}/${config.runs} encode ${encoder}: ${sample.error ?? `${Math.round(sample.json)} JSON frames/s, ${Math.round(sample.text)} text frames/s`} (${seconds(began)})`);
+        }
+      }
+    }
+  } finally {
+    await client.kill();
+  }
+  results.machine.loadAfter = loadavg();
+  results.minutes = (Date.now() - started) / 60_000;
+  return results;
+}

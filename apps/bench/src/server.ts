@@ -1,0 +1,135 @@
+/**
+ * A contender's server process: loads one contender, then broadcasts and reports its own CPU time
+ * and memory on the orchestrator's command.
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { findContender } from './contenders/index.js';
+import type { BenchServer, StartContender } from './contenders/types.js';
+import { jsonEvent, kilobyteEvent, nowMicros } from './events.js';
+import { serveRpc } from './rpc.js';
+
+export interface MemoryReading {
+  rss: number;
+  /** Committed size of V8's young generation, which grows with allocation rate, not live data. */
+  newSpace: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface BurstResult {
+  /** Broadcast start on the shared monotonic clock, µs. */
+  startedAt: number;
+}
+
+export interface SlowResult {
+  before: MemoryReading;
+  /** Highest RSS seen while broadcasting. */
+  peakRss: number;
+  /** After the broadcast and a full GC: what the server still holds. */
+  retained: MemoryReading;
+  /** Open connections after the broadcast (the stalled one included, if it was kept). */
+  connections: number;
+  seconds: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('the server process needs --expose-gc');
+
+async function settledMemory(): Promise<MemoryReading> {
+  // Two passes with a turn in between, so that finalizers and weak callbacks have run.
+  for (let pass = 0; pass < 3; pass++) {
+    gc!();
+    await nextTurn();
+  }
+  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
+  return { rss, newSpace, heapUsed, external, arrayBuffers };
+}
+
+function connections(bench: BenchServer): Promise<number> {
+  return Promise.all(
+    bench.servers.map((server) => new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))))),
+  ).then((counts) => counts.reduce((sum, count) => sum + count, 0));
+}
+
+const contender = findContender(process.argv[2] ?? '');
+const { start } = (await import(new URL(`./contenders/${contender.module}`, import.meta.url).href)) as { start: StartContender };
+const bench = await start();
+let cpuAtBurst = process.cpuUsage();
+let seq = 0;
+
+/** With BENCH_PROFILE_DIR, each burst (and only the burst) is profiled into that folder. */
+const profileDir = process.env['BENCH_PROFILE_DIR'];
+const profiler = profileDir === undefined ? undefined : new Session();
+let profiles = 0;
+let profiling = false;
+if (profiler !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+
+serveRpc({
+  ports: () => bench.servers.map((server) => (server.address() as AddressInfo).port),
+  memory: () => settledMemory(),
+  connections: () => connections(bench),
+  /** Broadcasts `count` events as fast as the server can, one per turn of the event loop. */
+  burst: async ({ count }: { count: number }): Promise<BurstResult> => {
+    await settledMemory(); // no GC debt from setup lands in the measurement
+    if (profiler !== undefined) {
+      // Only the last burst before `cpu` is kept: restart, discarding a warm-up burst's samples.
+      if (profiling) await profiler.post('Profiler.stop');
+      await profiler.post('Profiler.start');
+      profiling = true;
+    }
+    cpuAtBurst = process.cpuUsage();
+    const startedAt = nowMicros();
+    for (let i = 0; i < count; i++) {
+      bench.broadcast(jsonEvent(seq++));
+      await nextTurn();
+    }
+    return { startedAt };
+  },
+  /** Server CPU time (user + system, µs) since the last burst started. */
+  cpu: async () => {
+    const { user, system } = process.cpuUsage(cpuAtBurst);
+    if (profiler !== undefined && profiling) {
+      profiling = false;
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(join(profileDir!, `${contender.name}-${process.pid}-${++profiles}.cpuprofile`), JSON.stringify(profile));
+    }
+    return user + system;
+  },
+  /** Broadcasts `count` events `intervalMs` apart; each carries its broadcast time. */
+  paced: async ({ count, intervalMs }: { count: number; intervalMs: number }) => {
+    for (let i = 0; i < count; i++) {
+      bench.broadcast(jsonEvent(seq++));
+      await sleep(intervalMs);
+    }
+  },
+  /** Broadcasts `count` ~1 KB events, yielding every `yieldEvery`, sampling RSS as it goes. */
+  slow: async ({ count, yieldEvery }: { count: number; yieldEvery: number }): Promise<SlowResult> => {
+    const before = await settledMemory();
+    let peakRss = before.rss;
+    const startedAt = performance.now();
+    for (let i = 0; i < count; i++) {
+      bench.broadcast(kilobyteEvent(seq++));
+      if (i % yieldEvery === yieldEvery - 1) {
+        await nextTurn();
+        if (i % (yieldEvery * 20) === yieldEvery - 1) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+      }
+    }
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const seconds = (performance.now() - startedAt) / 1000;
+    await sleep(200); // let queued writes settle before reading what is retained
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const retained = await settledMemory();
+    return { before, peakRss, retained, connections: await connections(bench), seconds };
+  },
+});
