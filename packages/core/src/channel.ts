@@ -217,6 +217,8 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
         subscriber.stream[kReplayed](count);
         this.#report(onReplay, { status: 'replayed', lastEventId, count });
       }
+      // onReplay may have unsubscribed (or closed) the stream: then nothing more goes to it.
+      if (!this.#subscribers.has(subscriber)) return;
       // A store whose live path lags behind its history (@sse/redis) can deliver, during the read,
       // events up to the client's own last id: the client already has those.
       const alreadySeen = pending.findIndex((event) => event.id === lastEventId);

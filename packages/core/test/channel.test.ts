@@ -376,3 +376,22 @@ describe('channel.recent', () => {
     expect((await channel.recent(5)).map((m) => m.data)).toEqual([{ from: 'other instance' }, 'raw text']);
   });
 });
+
+describe('unsubscribing from onReplay', () => {
+  it('sends nothing more, not even events that arrived during the history read', async () => {
+    const memory = createMemoryStore({ limit: 100 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const channel = createChannel({
+      store: { publish: memory.publish, listen: memory.listen, since: async (id) => (await gate, memory.since(id)) },
+    });
+    const first = await channel.broadcast('m0');
+    const { sink, stream } = client(first);
+    const unsubscribe = channel.subscribe(stream, { onReplay: () => unsubscribe() });
+    await channel.broadcast('during the read');
+    release();
+    await vi.waitFor(() => expect(channel.size).toBe(0));
+    await channel.broadcast('after');
+    expect(received(sink)).toEqual([]);
+  });
+});
