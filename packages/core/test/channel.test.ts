@@ -383,7 +383,15 @@ describe('unsubscribing from onReplay', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const channel = createChannel({
-      store: { publish: memory.publish, listen: memory.listen, since: async (id) => (await gate, memory.since(id)) },
+      store: {
+        publish: memory.publish,
+        listen: memory.listen,
+        since: async (id) => {
+          const snapshot = memory.since(id); // taken before the live event below
+          await gate;
+          return snapshot;
+        },
+      },
     });
     const first = await channel.broadcast('m0');
     const { sink, stream } = client(first);
