@@ -104,6 +104,11 @@ if (job === 'start' || job === 'start:hono' || job === 'start:koa') {
   process.exit(ok ? 0 : 1);
 }
 
+if (job === 'demo:cluster') {
+  const ok = run(pm, [...pmArgs, '--filter', '@sse-example/cluster', 'demo']);
+  process.exit(ok ? 0 : 1);
+}
+
 if (job === 'test') {
   ensureSystemPackages();
   clearReports();
@@ -119,5 +124,5 @@ if (job === 'test') {
   process.exit(failedSteps.length === 0 && failed === 0 ? 0 : 1);
 }
 
-console.error(`unknown job ${job}: use start, start:hono, start:koa or test`);
+console.error(`unknown job ${job}: use start, start:hono, start:koa, demo:cluster or test`);
 process.exit(2);
