@@ -33,8 +33,12 @@ export const ENCODERS: readonly EncoderInfo[] = [
   },
   {
     name: 'naive-bytes',
-    label: 'naive template string → bytes',
-    load: async () => (id, data) => Buffer.from(`id: ${id}\ndata: ${naiveData(data)}\n\n`),
+    label: 'naive template string → UTF-8 bytes',
+    load: async () => {
+      // TextEncoder, as the core must use (no Buffer outside Node); Buffer.from is faster on Node 20.
+      const encoder = new TextEncoder();
+      return (id, data) => encoder.encode(`id: ${id}\ndata: ${naiveData(data)}\n\n`);
+    },
   },
   {
     name: 'sse-bytes',
