@@ -37,7 +37,6 @@ export const serializeJson: Serializer = (data) => {
   return text;
 };
 
-const LINE_BREAK = /\r\n|\r|\n/;
 const LINE_BREAKS = /\r\n|\r|\n/g;
 
 /** Serializes `data` (a string is kept as is) and checks the serializer kept its contract. */
@@ -57,7 +56,10 @@ export function dataToText(data: unknown, serialize: Serializer = serializeJson)
  */
 export function formatData(text: string): string {
   if (text === '') return 'data:\n';
-  if (!LINE_BREAK.test(text)) return `data: ${text}\n`;
+  // Plain string searches beat the regular expression by far on long texts; CR is rare.
+  if (!text.includes('\r')) {
+    return text.includes('\n') ? `data: ${text.replaceAll('\n', '\ndata: ')}\n` : `data: ${text}\n`;
+  }
   return `data: ${text.replace(LINE_BREAKS, '\ndata: ')}\n`;
 }
 
@@ -125,8 +127,14 @@ export function formatEvent(fields: EventFields, options?: FormatOptions): strin
     out += text === '' ? 'id:\n' : `id: ${text}\n`;
   }
   if (retry !== undefined) out += `retry: ${checkRetry(retry)}\n`;
-  if (data !== undefined) out += formatData(dataToText(data, options?.serialize));
-  else if (event !== undefined) out += 'data:\n';
+  if (data !== undefined) {
+    const serialize = options?.serialize ?? serializeJson;
+    // JSON.stringify never writes a raw line break: its output is always one data line.
+    out +=
+      typeof data !== 'string' && serialize === serializeJson
+        ? `data: ${serializeJson(data)}\n`
+        : formatData(dataToText(data, serialize));
+  } else if (event !== undefined) out += 'data:\n';
   if (out === '') {
     throw new SseFormatError('message', 'an event needs at least one of data, event, id or retry');
   }
