@@ -98,7 +98,8 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or: pnpm --filter @sse-e
   --smoke              1 tiny run of everything: checks the harness, measures nothing
   --source             load @sse from TypeScript source (no build needed; memory figures inflated)
   --runs=N             rounds (default 5); tables show medians over rounds
-  --only=a,b           contenders (${ALL_CONTENDERS.join(', ')})
+  --only=a,b           contenders (${ALL_CONTENDERS.join(', ')});
+                       sse-redis (fan-out only) starts its own redis-server and is skipped, with a message, without one
   --scenarios=a,b      ${SCENARIOS.join(', ')}
   --clients=100,1000   fan-out client counts
   --encoders=a,b       ${ALL_ENCODERS.join(', ')}

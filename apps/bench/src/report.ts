@@ -62,7 +62,7 @@ export interface Verdict {
 export function verdicts(results: BenchResults): Verdict[] {
   const out: Verdict[] = [];
   const ours = results.config.contenders.filter((name) => findContender(name).kind === 'sse');
-  const peers = results.config.contenders.filter((name) => findContender(name).kind !== 'sse' && name !== BASELINE);
+  const peers = results.config.contenders.filter((name) => ['peer', 'baseline'].includes(findContender(name).kind) && name !== BASELINE);
   const hasBaseline = results.config.contenders.includes(BASELINE);
   for (const clients of results.config.fanout.clients) {
     if (!results.config.scenarios.includes('fanout') || !hasBaseline) break;
@@ -131,7 +131,9 @@ export function verdicts(results: BenchResults): Verdict[] {
 export function renderMarkdown(results: BenchResults): string {
   const { config, machine } = results;
   const lines: string[] = [];
-  const contenders = CONTENDERS.map((c) => c.name).filter((name) => config.contenders.includes(name));
+  // Clusters have a network hop the others do not: they get a section of their own.
+  const contenders = CONTENDERS.filter((c) => c.kind !== 'cluster' && config.contenders.includes(c.name)).map((c) => c.name);
+  const clusters = CONTENDERS.filter((c) => c.kind === 'cluster' && config.contenders.includes(c.name)).map((c) => c.name);
   const hasBaseline = contenders.includes(BASELINE);
   const push = (...more: string[]): void => void lines.push(...more);
 
@@ -222,6 +224,45 @@ export function renderMarkdown(results: BenchResults): string {
       push(`| ${label(name)} | ${cells.join(' | ')} |`);
     }
     push('');
+  }
+
+  if (config.scenarios.includes('fanout') && (clusters.length > 0 || results.skipped.length > 0)) {
+    push(
+      '### Across two instances through Redis',
+      '',
+      'Not a like-for-like peer of the tables above: every event goes from the instance it is broadcast on to Redis (`XADD`) and back to ' +
+        'each instance through its own `XREAD` reader before any client gets it. Two @sse/node processes share one channel on @sse/redis and one ' +
+        'redis-server; the clients are split half and half between them; the broadcasts are issued on one. Throughput counts until every client ' +
+        'of both instances has every event. Server CPU is summed over both Node processes; "with Redis" adds redis-server\'s own CPU ' +
+        '(`used_cpu_sys` + `used_cpu_user` from `INFO cpu`) over the same window. Single-instance raw `node:http` and @sse/node, same client count, for comparison; ratios to raw `node:http`.',
+      '',
+    );
+    for (const skip of results.skipped) push(`Skipped ${label(skip.contender)}: ${skip.reason}`, '');
+    if (clusters.length > 0) {
+      push(
+        '| clients | contender | deliveries/s | server CPU per delivery | with Redis | latency p50 / p99 |',
+        '|---:|---|---:|---:|---:|---:|',
+      );
+      const withRedis = (x: FanoutSample): number => x.cpuMicrosPerDelivery + (Number.isNaN(x.redisCpuMicrosPerDelivery) ? 0 : x.redisCpuMicrosPerDelivery);
+      const compared = [BASELINE, 'sse-node'].filter((name) => contenders.includes(name));
+      for (const n of config.fanout.clients) {
+        const base = fanoutOf(results, BASELINE, n);
+        for (const name of [...compared, ...clusters]) {
+          const samples = fanoutOf(results, name, n);
+          const valid = samples.filter((x) => x.error === undefined);
+          const throughput = summarize(samples, base, (x) => x.deliveriesPerSecond);
+          const cpu = summarize(samples, base, (x) => x.cpuMicrosPerDelivery);
+          const total = summarize(samples, base, withRedis);
+          push(
+            `| ${thousands(n)} | ${label(name)} | ${cell(rate(throughput.value), throughput.ratio, hasBaseline)} | ` +
+              `${cell(`${fixed(cpu.value, 2)} µs`, cpu.ratio, hasBaseline)} | ` +
+              `${findContender(name).redis === true ? cell(`${fixed(total.value, 2)} µs`, total.ratio, hasBaseline) : '—'} | ` +
+              `${fixed(median(valid.map((x) => x.latencyP50Ms)), 2)} / ${fixed(median(valid.map((x) => x.latencyP99Ms)), 2)} ms |`,
+          );
+        }
+      }
+      push('');
+    }
   }
 
   if (config.scenarios.includes('slow')) {

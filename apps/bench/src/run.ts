@@ -9,21 +9,28 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectResult, StalledResult, WaitResult } from './client.js';
 import type { BenchConfig } from './config.js';
+import { findContender } from './contenders/index.js';
 import type { EncodeResult } from './encode.js';
 import { RpcChild } from './rpc.js';
 import type { BurstResult, MemoryReading } from './server.js';
+import { ContenderServers, redisUnavailable, type ServerOptions } from './servers.js';
 
 export interface FanoutSample {
   contender: string;
   clients: number;
   run: number;
   error?: string;
+  /** Server processes; clients were spread over them, CPU and memory are their sums. */
+  instances: number;
   /** Events per client in the throughput run. */
   events: number;
   /** Every client got every event of the throughput and latency runs, and no more. */
   delivered: boolean;
   deliveriesPerSecond: number;
+  /** CPU of the server processes (summed over instances) per delivery, µs. */
   cpuMicrosPerDelivery: number;
+  /** redis-server's CPU per delivery over the same window, µs; `NaN` without Redis. */
+  redisCpuMicrosPerDelivery: number;
   /** RSS growth per idle connection. */
   rssPerConnection: number;
   /** The same without the growth of V8's young generation (see MemoryReading.newSpace). */
@@ -76,8 +83,16 @@ export interface MachineInfo {
   versions: Record<string, string>;
 }
 
+export interface SkippedContender {
+  contender: string;
+  reason: string;
+}
+
 export interface BenchResults {
+  /** What ran: the configuration asked for, less the skipped contenders. */
   config: BenchConfig;
+  /** Contenders left out because what they need is missing (redis-server). */
+  skipped: SkippedContender[];
   machine: MachineInfo;
   startedAt: string;
   minutes: number;
@@ -101,23 +116,13 @@ function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
-interface ServerOptions {
-  source: boolean;
-  profileDir: string | undefined;
-}
-
 function serverOptions(config: BenchConfig): ServerOptions {
   return { source: config.source, profileDir: config.profileDir };
 }
 
-function startServer(contender: string, options: ServerOptions): RpcChild {
-  const env = options.profileDir === undefined ? undefined : { BENCH_PROFILE_DIR: options.profileDir };
-  return new RpcChild(`server ${contender}`, 'server', [contender], env === undefined ? { source: options.source } : { source: options.source, env });
-}
-
-async function waitForConnections(server: RpcChild, count: number, timeoutMs: number): Promise<void> {
+async function waitForConnections(server: ContenderServers, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await server.call<number>('connections')) > count) {
+  while ((await server.connections()) > count) {
     if (Date.now() > deadline) throw new Error(`the server still holds connections after ${timeoutMs} ms`);
     await sleep(20);
   }
@@ -129,10 +134,10 @@ async function connectAll(client: RpcChild, ports: number[], count: number, stal
 }
 
 /** Sends `events` (burst or paced) and waits until every client has them all. */
-async function deliver(client: RpcChild, server: RpcChild, events: number, timeoutMs: number, paced?: { intervalMs: number }): Promise<{ sent?: BurstResult; received: WaitResult }> {
+async function deliver(client: RpcChild, server: ContenderServers, events: number, timeoutMs: number, paced?: { intervalMs: number }): Promise<{ sent?: BurstResult; received: WaitResult }> {
   await client.call('expect', { events, latency: paced !== undefined });
-  const sent = paced === undefined ? await server.call<BurstResult>('burst', { count: events }, timeoutMs) : undefined;
-  if (paced !== undefined) await server.call('paced', { count: events, intervalMs: paced.intervalMs }, timeoutMs);
+  const sent = paced === undefined ? await server.burst(events, timeoutMs) : undefined;
+  if (paced !== undefined) await server.paced(events, paced.intervalMs, timeoutMs);
   const received = await client.call<WaitResult>('wait', { timeoutMs, settleMs: 50 }, timeoutMs + 5_000);
   return sent === undefined ? { received } : { sent, received };
 }
@@ -144,22 +149,24 @@ function exactly(received: WaitResult, events: number): boolean {
 async function fanoutSession(client: RpcChild, contender: string, clients: number, run: number, config: BenchConfig['fanout'] & ServerOptions): Promise<FanoutSample> {
   const events = Math.max(config.minEvents, Math.round(config.deliveries / clients));
   const sample: FanoutSample = {
-    contender, clients, run, events, delivered: false,
-    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, rssPerConnection: Number.NaN, rssWithoutYoungPerConnection: Number.NaN, heapPerConnection: Number.NaN,
+    contender, clients, run, instances: findContender(contender).instances ?? 1, events, delivered: false,
+    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, redisCpuMicrosPerDelivery: Number.NaN,
+    rssPerConnection: Number.NaN, rssWithoutYoungPerConnection: Number.NaN, heapPerConnection: Number.NaN,
     latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN, latencySamples: 0,
   };
-  const server = startServer(contender, config);
+  let server: ContenderServers | undefined;
   try {
-    const ports = await server.call<number[]>('ports');
+    server = await ContenderServers.start(contender, config);
+    const ports = await server.ports();
     // A few connections and events first, so that lazily built code and pools are not counted per connection.
     await connectAll(client, ports, 8);
     await deliver(client, server, 5, config.timeoutMs);
     await client.call('closeAll');
     await waitForConnections(server, 0, 10_000);
-    const idle = await server.call<MemoryReading>('memory');
+    const idle = await server.memory();
 
     await connectAll(client, ports, clients);
-    const loaded = await server.call<MemoryReading>('memory');
+    const loaded = await server.memory();
     sample.rssPerConnection = (loaded.rss - idle.rss) / clients;
     sample.rssWithoutYoungPerConnection = (loaded.rss - loaded.newSpace - (idle.rss - idle.newSpace)) / clients;
     sample.heapPerConnection = (loaded.heapUsed - idle.heapUsed) / clients;
@@ -168,11 +175,12 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
     await deliver(client, server, warmupEvents, config.timeoutMs);
 
     const burst = await deliver(client, server, events, config.timeoutMs);
-    const cpu = await server.call<number>('cpu');
+    const cpu = await server.cpu();
     const deliveries = clients * events;
     if (burst.received.doneAt !== null && burst.sent !== undefined) {
       sample.deliveriesPerSecond = deliveries / ((burst.received.doneAt - burst.sent.startedAt) / 1e6);
-      sample.cpuMicrosPerDelivery = cpu / deliveries;
+      sample.cpuMicrosPerDelivery = cpu.servers / deliveries;
+      if (cpu.redis !== undefined) sample.redisCpuMicrosPerDelivery = cpu.redis / deliveries;
     }
 
     const paced = await deliver(client, server, config.latencyEvents, config.timeoutMs, { intervalMs: config.latencyIntervalMs });
@@ -189,7 +197,7 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
     sample.error = message(error);
   } finally {
     await client.call('closeAll').catch(() => undefined);
-    await server.kill();
+    await server?.kill();
   }
   return sample;
 }
@@ -199,15 +207,16 @@ async function slowSession(client: RpcChild, contender: string, run: number, con
     contender, run, events: config.events, sendSeconds: Number.NaN, peakRssGrowth: Number.NaN, retainedGrowth: Number.NaN, retainedRssGrowth: Number.NaN,
     stalledKept: false, stalledFrames: 0, stalledEnded: false, healthyDelivered: false,
   };
-  const server = startServer(contender, config);
+  let server: ContenderServers | undefined;
   try {
-    const ports = await server.call<number[]>('ports');
+    server = await ContenderServers.start(contender, config);
+    const ports = await server.ports();
     await connectAll(client, ports, 1 + config.healthyClients, 1);
     await client.call('expect', { events: config.events });
-    const sent = await server.call<{ before: MemoryReading; peakRss: number; seconds: number }>('slow', { count: config.events, yieldEvery: config.yieldEvery }, config.timeoutMs);
+    const sent = await server.slow<{ before: MemoryReading; peakRss: number; seconds: number }>({ count: config.events, yieldEvery: config.yieldEvery }, config.timeoutMs);
     const healthy = await client.call<WaitResult>('wait', { timeoutMs: config.timeoutMs, settleMs: 50 }, config.timeoutMs + 5_000);
-    const retained = await server.call<MemoryReading>('memory');
-    const connections = await server.call<number>('connections');
+    const retained = await server.memory();
+    const connections = await server.connections();
     sample.sendSeconds = sent.seconds;
     sample.peakRssGrowth = Math.max(sent.peakRss, retained.rss) - sent.before.rss;
     sample.retainedGrowth = retained.heapUsed + retained.external - (sent.before.heapUsed + sent.before.external);
@@ -221,7 +230,7 @@ async function slowSession(client: RpcChild, contender: string, run: number, con
     sample.error = message(error);
   } finally {
     await client.call('closeAll').catch(() => undefined);
-    await server.kill();
+    await server?.kill();
   }
   return sample;
 }
@@ -276,10 +285,25 @@ function machineInfo(): MachineInfo {
   };
 }
 
+/**
+ * The contenders that can run here: one that needs Redis is skipped, with the reason logged, when
+ * redis-server cannot be started (not installed), so that the rest of the bench still runs.
+ */
+async function runnable(config: BenchConfig, log: Log): Promise<{ contenders: string[]; skipped: SkippedContender[] }> {
+  const needRedis = config.scenarios.includes('fanout') ? config.contenders.filter((name) => findContender(name).redis === true) : [];
+  const reason = needRedis.length === 0 ? undefined : await redisUnavailable();
+  if (reason === undefined) return { contenders: config.contenders, skipped: [] };
+  const skipped = needRedis.map((contender) => ({ contender, reason: `redis-server could not be started: ${reason}` }));
+  for (const skip of skipped) log(`bench: skipping ${skip.contender}: ${skip.reason}`);
+  return { contenders: config.contenders.filter((name) => !needRedis.includes(name)), skipped };
+}
+
 /** Runs the whole benchmark; `log` gets one progress line per measurement. */
-export async function runBench(config: BenchConfig, log: Log = () => undefined): Promise<BenchResults> {
+export async function runBench(requested: BenchConfig, log: Log = () => undefined): Promise<BenchResults> {
   const started = Date.now();
-  const results: BenchResults = { config, machine: machineInfo(), startedAt: new Date(started).toISOString(), minutes: 0, fanout: [], slow: [], encode: [] };
+  const { contenders, skipped } = await runnable(requested, log);
+  const config: BenchConfig = { ...requested, contenders };
+  const results: BenchResults = { config, skipped, machine: machineInfo(), startedAt: new Date(started).toISOString(), minutes: 0, fanout: [], slow: [], encode: [] };
   const client = new RpcChild('client', 'client');
   try {
     for (let run = 0; run < config.runs; run++) {
@@ -290,12 +314,13 @@ export async function runBench(config: BenchConfig, log: Log = () => undefined):
             const began = Date.now();
             const sample = await fanoutSession(client, contender, clients, run, { ...config.fanout, ...serverOptions(config) });
             results.fanout.push(sample);
-            log(`run ${run + 1}/${config.runs} fan-out ${clients} ${contender}: ${sample.error ?? `${Math.round(sample.deliveriesPerSecond)} deliveries/s, ${sample.cpuMicrosPerDelivery.toFixed(2)} µs CPU each, p50 ${sample.latencyP50Ms.toFixed(2)} ms, p99 ${sample.latencyP99Ms.toFixed(2)} ms, ${(sample.rssPerConnection / 1024).toFixed(1)} KB RSS/conn`} (${seconds(began)})`);
+            const redisCpu = Number.isNaN(sample.redisCpuMicrosPerDelivery) ? '' : ` (+ Redis ${sample.redisCpuMicrosPerDelivery.toFixed(2)} µs)`;
+            log(`run ${run + 1}/${config.runs} fan-out ${clients} ${contender}: ${sample.error ?? `${Math.round(sample.deliveriesPerSecond)} deliveries/s, ${sample.cpuMicrosPerDelivery.toFixed(2)} µs CPU each${redisCpu}, p50 ${sample.latencyP50Ms.toFixed(2)} ms, p99 ${sample.latencyP99Ms.toFixed(2)} ms, ${(sample.rssPerConnection / 1024).toFixed(1)} KB RSS/conn`} (${seconds(began)})`);
           }
         }
       }
       if (config.scenarios.includes('slow')) {
-        for (const contender of order) {
+        for (const contender of order.filter((name) => findContender(name).fanoutOnly !== true)) {
           const began = Date.now();
           const sample = await slowSession(client, contender, run, { ...config.slow, ...serverOptions(config) });
           results.slow.push(sample);

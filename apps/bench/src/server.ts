@@ -60,8 +60,9 @@ function connections(bench: BenchServer): Promise<number> {
 
 const contender = findContender(process.argv[2] ?? '');
 const { start } = (await import(new URL(`./contenders/${contender.module}`, import.meta.url).href)) as { start: StartContender };
-const bench = await start();
-let cpuAtBurst = process.cpuUsage();
+const redisUrl = process.env['BENCH_REDIS_URL'];
+const bench = await start(redisUrl === undefined ? {} : { redisUrl });
+let cpuAtWindowStart = process.cpuUsage();
 let seq = 0;
 
 /** With BENCH_PROFILE_DIR, each burst (and only the burst) is profiled into that folder. */
@@ -75,20 +76,29 @@ if (profiler !== undefined) {
   await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
 }
 
+async function startCpuWindow(): Promise<void> {
+  await settledMemory(); // no GC debt from setup lands in the measurement
+  if (profiler !== undefined) {
+    // Only the last window before `cpu` is kept: restart, discarding a warm-up burst's samples.
+    if (profiling) await profiler.post('Profiler.stop');
+    await profiler.post('Profiler.start');
+    profiling = true;
+  }
+  cpuAtWindowStart = process.cpuUsage();
+}
+
 serveRpc({
   ports: () => bench.servers.map((server) => (server.address() as AddressInfo).port),
   memory: () => settledMemory(),
   connections: () => connections(bench),
+  /**
+   * Starts the CPU window (and profile) that `cpu` reads without broadcasting: what an instance
+   * that only receives does before another instance's burst.
+   */
+  startCpuWindow: () => startCpuWindow(),
   /** Broadcasts `count` events as fast as the server can, one per turn of the event loop. */
   burst: async ({ count }: { count: number }): Promise<BurstResult> => {
-    await settledMemory(); // no GC debt from setup lands in the measurement
-    if (profiler !== undefined) {
-      // Only the last burst before `cpu` is kept: restart, discarding a warm-up burst's samples.
-      if (profiling) await profiler.post('Profiler.stop');
-      await profiler.post('Profiler.start');
-      profiling = true;
-    }
-    cpuAtBurst = process.cpuUsage();
+    await startCpuWindow();
     const startedAt = nowMicros();
     for (let i = 0; i < count; i++) {
       bench.broadcast(jsonEvent(seq++));
@@ -96,9 +106,9 @@ serveRpc({
     }
     return { startedAt };
   },
-  /** Server CPU time (user + system, µs) since the last burst started. */
+  /** Server CPU time (user + system, µs) since the last burst (or `startCpuWindow`) started. */
   cpu: async () => {
-    const { user, system } = process.cpuUsage(cpuAtBurst);
+    const { user, system } = process.cpuUsage(cpuAtWindowStart);
     if (profiler !== undefined && profiling) {
       profiling = false;
       const { profile } = await profiler.post('Profiler.stop');

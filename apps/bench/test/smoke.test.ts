@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CONTENDERS } from '../src/contenders/index.js';
 import { ENCODERS } from '../src/encoders.js';
 import { PRESETS, parseOptions } from '../src/config.js';
@@ -6,14 +6,16 @@ import { renderMarkdown } from '../src/report.js';
 import { runBench, type BenchResults } from '../src/run.js';
 
 // One tiny round of every scenario for every contender, end to end over loopback: the harness
-// works and every contender delivered every event. Nothing here measures speed.
+// works and every contender delivered every event. Nothing here measures speed. The Redis
+// contender needs redis-server, as @sse/redis's own tests do (`npm test` installs it).
 describe('the benchmark harness', () => {
   let results: BenchResults;
 
   it('runs every scenario for every contender', async () => {
     results = await runBench(PRESETS.smoke);
+    expect(results.skipped).toEqual([]);
     expect(results.fanout).toHaveLength(CONTENDERS.length * PRESETS.smoke.fanout.clients.length);
-    expect(results.slow).toHaveLength(CONTENDERS.length);
+    expect(results.slow).toHaveLength(CONTENDERS.filter((contender) => contender.fanoutOnly !== true).length);
     expect(results.encode).toHaveLength(ENCODERS.length);
   }, 120_000);
 
@@ -24,6 +26,14 @@ describe('the benchmark harness', () => {
       expect(sample.deliveriesPerSecond, sample.contender).toBeGreaterThan(0);
       expect(sample.cpuMicrosPerDelivery, sample.contender).toBeGreaterThan(0);
     }
+  });
+
+  it('ran the Redis contender as two instances, every client of both getting every event, and read Redis\'s CPU', () => {
+    const [sample] = results.fanout.filter((s) => s.contender === 'sse-redis');
+    // `delivered` (above) covers the clients of both instances: they are spread over both in turn.
+    expect(sample).toMatchObject({ instances: 2, delivered: true });
+    expect(sample!.redisCpuMicrosPerDelivery).toBeGreaterThan(0);
+    expect(results.fanout.filter((s) => s.contender !== 'sse-redis').every((s) => Number.isNaN(s.redisCpuMicrosPerDelivery))).toBe(true);
   });
 
   it('kept the reading clients whole next to a stalled one, and learned what became of the stalled one', () => {
@@ -44,10 +54,28 @@ describe('the benchmark harness', () => {
     }
   });
 
-  it('renders the tables with every contender', () => {
+  it('renders the tables with every contender, the Redis one in a section of its own', () => {
     const markdown = renderMarkdown(results);
     for (const contender of CONTENDERS) expect(markdown).toContain(`| ${contender.label} |`);
     expect(markdown).not.toContain('Failed measurements');
+    const [main, redis] = markdown.split('### Across two instances through Redis');
+    expect(main).not.toContain('@sse/redis');
+    expect(redis).toContain('| 20 | @sse/node × 2 + @sse/redis |');
+  });
+});
+
+describe('without redis-server', () => {
+  it('skips the Redis contender with the reason, and runs the rest', async () => {
+    vi.stubEnv('REDIS_SERVER', '/nonexistent/redis-server');
+    try {
+      const results = await runBench({ ...PRESETS.smoke, contenders: ['raw', 'sse-redis'], scenarios: ['fanout'] });
+      expect(results.skipped).toEqual([{ contender: 'sse-redis', reason: expect.stringMatching(/apt-get install redis-server/) }]);
+      expect(results.config.contenders).toEqual(['raw']);
+      expect(results.fanout.map((sample) => [sample.contender, sample.delivered])).toEqual([['raw', true]]);
+      expect(renderMarkdown(results)).toMatch(/Skipped @sse\/node × 2 \+ @sse\/redis: redis-server could not be started: .*apt-get install redis-server/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

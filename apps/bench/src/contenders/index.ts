@@ -10,8 +10,21 @@ export interface ContenderInfo {
   label: string;
   /** Module path relative to this folder. */
   module: string;
-  /** `sse`: this project; `peer`: a library people use today; `baseline`: hand-written code. */
-  kind: 'sse' | 'peer' | 'baseline';
+  /**
+   * `sse`: this project; `peer`: a library people use today; `baseline`: hand-written code;
+   * `cluster`: this project across several instances through a shared store. A cluster has a
+   * network hop the others do not, so it gets tables of its own and no targets.
+   */
+  kind: 'sse' | 'peer' | 'baseline' | 'cluster';
+  /**
+   * Server processes per measurement, each running `start()`; clients are spread over them in
+   * turn, broadcasts go to the first only, and CPU and memory are summed over all. Defaults to 1.
+   */
+  instances?: number;
+  /** Each measurement starts a throwaway `redis-server` and hands its URL to every instance. */
+  redis?: boolean;
+  /** Takes part in the fan-out scenario only (the slow consumer is a single-instance question). */
+  fanoutOnly?: boolean;
 }
 
 export const CONTENDERS: readonly ContenderInfo[] = [
@@ -23,6 +36,7 @@ export const CONTENDERS: readonly ContenderInfo[] = [
   { name: 'better-sse', label: 'better-sse 0.16', module: './better-sse.ts', kind: 'peer' },
   { name: 'hono-streamsse', label: 'Hono streamSSE', module: './hono-streamsse.ts', kind: 'peer' },
   { name: 'express-handwritten', label: 'Express, hand-written', module: './express-handwritten.ts', kind: 'baseline' },
+  { name: 'sse-redis', label: '@sse/node × 2 + @sse/redis', module: './sse-redis.ts', kind: 'cluster', instances: 2, redis: true, fanoutOnly: true },
 ];
 
 /** The contender all ratios are computed against. */

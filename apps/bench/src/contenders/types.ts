@@ -12,12 +12,19 @@ export interface BenchEvent {
 export interface BenchServer {
   /**
    * The HTTP servers listening on 127.0.0.1. Clients are spread over them in turn, so a contender
-   * with several instances (a shared store across two servers) lists each one.
+   * with several instances in one process lists each one (instances in processes of their own:
+   * `instances` in the contender list).
    */
   servers: Server[];
   /** Sends one event to every connected client, the way a user of this library would. */
   broadcast(event: BenchEvent): void;
 }
 
+/** What the harness hands a contender's `start`. */
+export interface ContenderContext {
+  /** The throwaway Redis of this measurement, for contenders listed with `redis: true`. */
+  redisUrl?: string;
+}
+
 /** What every module in `src/contenders/` exports. */
-export type StartContender = () => Promise<BenchServer>;
+export type StartContender = (context: ContenderContext) => Promise<BenchServer>;
