@@ -26,7 +26,9 @@ function isListening(port: number): Promise<boolean> {
 }
 
 test('demo:cluster starts two Express instances sharing one chat through its own redis-server, and SIGTERM stops all three', async () => {
-  expect(scriptsOf(`${ROOT}package.json`)['demo:cluster']).toBe('pnpm --filter @sse-example/cluster demo');
+  // The root script installs what is missing (scripts/run.mjs), then runs the cluster package's `demo`.
+  expect(scriptsOf(`${ROOT}package.json`)['demo:cluster']).toBe('node scripts/run.mjs demo:cluster');
+  expect(readFileSync(`${ROOT}scripts/run.mjs`, 'utf8')).toContain("'--filter', '@sse-example/cluster', 'demo'");
   const [command, ...args] = scriptsOf(`${CLUSTER_DIR}package.json`).demo!.split(' ');
   expect(command).toBe('node');
 
