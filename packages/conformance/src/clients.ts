@@ -429,3 +429,21 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
   return out;
 }
+
+/**
+ * Sends `count` events one at a time through `send(n)` (n from 1) and waits for each to reach
+ * the client before sending the next: proof that nothing (compression, a proxy, a buffer) holds
+ * events back until later ones arrive. Resolves with what the client received.
+ */
+export async function expectEventsOneByOne(
+  client: Pick<EventStreamClient, 'waitForEvents' | 'events'>,
+  send: (n: number) => void,
+  count = 3,
+): Promise<EventSourceMessage[]> {
+  const before = client.events.length;
+  for (let n = 1; n <= count; n++) {
+    send(n);
+    await client.waitForEvents(before + n);
+  }
+  return client.events.slice(before);
+}

@@ -1,6 +1,6 @@
 export { runConformance, CONFORMANCE_CASES } from './suite.js';
 export { listen } from './listen.js';
-export { requestEventStream, type EventStreamClient, type EventStreamRequestInit, type ReceivedEvents } from './clients.js';
+export { expectEventsOneByOne, requestEventStream, type EventStreamClient, type EventStreamRequestInit, type ReceivedEvents } from './clients.js';
 export type {
   ConformanceCase,
   ConformanceHandler,

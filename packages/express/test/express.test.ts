@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import compression from 'compression';
 import express5, { type ErrorRequestHandler, type Express } from 'express';
 import express4 from 'express4';
-import { listen, requestEventStream, type MountedServer } from '@sse/conformance';
+import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reject, sse, SseError, SseHeadersSentError, stopReconnecting, type CloseInfo, type EventStream } from '../src/index.js';
 
@@ -187,10 +187,7 @@ describe.each([
       const client = await requestEventStream(await start(app), { headers: { 'accept-encoding': 'gzip' } });
       expect(client.headers['content-encoding']).toBeUndefined();
       await until(() => streams.length === 1);
-      for (let i = 1; i <= 3; i++) {
-        streams[0]!.send(`event ${i}`);
-        await client.waitForEvents(i);
-      }
+      await expectEventsOneByOne(client, (n) => streams[0]!.send(`event ${n}`));
       client.close();
     });
 
@@ -203,10 +200,8 @@ describe.each([
       expect(client.headers['content-encoding']).toBe('gzip');
       await until(() => streams.length === 1);
       // Each event must arrive before the next is sent: a held-back gzip buffer would hang here.
-      for (let i = 1; i <= 3; i++) {
-        streams[0]!.send({ id: String(i), data: `compressed event ${i}` });
-        expect((await client.waitForEvents(i)).at(-1)).toEqual({ id: String(i), event: undefined, data: `compressed event ${i}` });
-      }
+      const received = await expectEventsOneByOne(client, (n) => streams[0]!.send({ id: String(n), data: `compressed event ${n}` }));
+      expect(received).toEqual([1, 2, 3].map((n) => ({ id: String(n), event: undefined, data: `compressed event ${n}` })));
       streams[0]!.close();
       expect(await client.waitForEnd()).toBe('end');
     });

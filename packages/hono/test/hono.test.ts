@@ -3,7 +3,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { listen, requestEventStream, type MountedServer } from '@sse/conformance';
+import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reject, sse, stopReconnecting, type EventStream } from '../src/index.js';
 
@@ -134,10 +134,7 @@ describe('on @hono/node-server', () => {
     const client = await requestEventStream(await start(app), { headers: { 'accept-encoding': 'gzip' } });
     expect(client.headers['content-encoding']).toBeUndefined();
     await until(() => streams.length === 1);
-    for (let i = 1; i <= 3; i++) {
-      streams[0]!.send(`event ${i}`);
-      await client.waitForEvents(i);
-    }
+    await expectEventsOneByOne(client, (n) => streams[0]!.send(`event ${n}`));
     client.close();
   });
 

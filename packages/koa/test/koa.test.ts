@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
 import compress from 'koa-compress';
-import { listen, requestEventStream, type MountedServer } from '@sse/conformance';
+import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reject, sse, SseHeadersSentError, stopReconnecting, type EventStream } from '../src/index.js';
 
@@ -173,10 +173,7 @@ describe.each([
     const client = await requestEventStream(url, { headers: { 'accept-encoding': 'gzip' } });
     expect(client.headers['content-encoding']).toBeUndefined();
     await until(() => streams.length === 1);
-    for (let i = 1; i <= 3; i++) {
-      streams[0]!.send(`event ${i}`);
-      await client.waitForEvents(i);
-    }
+    await expectEventsOneByOne(client, (n) => streams[0]!.send(`event ${n}`));
     client.close();
   });
 

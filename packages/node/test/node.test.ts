@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import compression from 'compression';
-import { listen, requestEventStream, type MountedServer } from '@sse/conformance';
+import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SseFormatError, SseHeadersSentError, sse, type EventStream } from '../src/index.js';
 
@@ -56,10 +56,7 @@ describe('sse() on plain node:http', () => {
     const client = await requestEventStream(url, { headers: { 'accept-encoding': 'gzip' } });
     expect(client.headers['content-encoding']).toBe('gzip');
     await until(() => streams.length === 1);
-    for (let i = 1; i <= 3; i++) {
-      streams[0]!.send(`event ${i}`);
-      await client.waitForEvents(i);
-    }
+    await expectEventsOneByOne(client, (n) => streams[0]!.send(`event ${n}`));
     client.close();
   });
 
