@@ -61,12 +61,13 @@ function ensureSystemPackages() {
   must(command, [...prefix, 'install', '-y', '-qq', '--no-install-recommends', ...missing], `installing ${missing.join(' ')}`);
 }
 
-/** The workspace package folders (apps/README.md and other files are skipped). */
+/** The workspace package folders (apps/README.md and other files are skipped); benchmarks/ is one package. */
 function packageDirs() {
-  return ['packages', 'apps', 'tooling']
+  return ['packages', 'apps', 'tests']
     .map((group) => join(root, group))
     .filter((dir) => existsSync(dir))
-    .flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name)));
+    .flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name)))
+    .concat(join(root, 'benchmarks'));
 }
 
 /** Totals of every vitest JSON report in the workspace. */

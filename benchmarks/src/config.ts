@@ -92,7 +92,7 @@ function oneOf(values: string[], known: readonly string[], name: string): string
   return values;
 }
 
-export const USAGE = `Usage: pnpm bench [-- options]   (or: pnpm --filter @sse-example/bench bench [options])
+export const USAGE = `Usage: pnpm bench [-- options]   (or: pnpm --filter @sse-bench/harness bench [options])
 
   --quick              3 runs, 100 and 1,000 clients, 20,000 slow-consumer events (a few minutes)
   --smoke              1 tiny run of everything: checks the harness, measures nothing
@@ -104,7 +104,7 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or: pnpm --filter @sse-e
   --clients=100,1000   fan-out client counts
   --encoders=a,b       ${ALL_ENCODERS.join(', ')}
   --profile=DIR        write a CPU profile of each server during each throughput burst into DIR
-  --out=DIR            where results go (default: apps/bench/results)
+  --out=DIR            where results go (default: benchmarks/results)
 
 The same settings as environment variables: BENCH_QUICK=1, BENCH_SMOKE=1, BENCH_SOURCE=1, BENCH_RUNS, BENCH_ONLY,
 BENCH_SCENARIOS, BENCH_CLIENTS, BENCH_ENCODERS, BENCH_PROFILE, BENCH_OUT.`;

@@ -3,7 +3,7 @@
  * template built in pieces the way `formatEvent` builds a frame, and `JSON.stringify` alone, in
  * one process, interleaved round by round (order rotated), so that every variant sees the same
  * JIT state and the same machine load. Each frame is measured as UTF-8 length, which flattens the
- * string as a write would. Run from apps/bench: `node --import tsx src/encode-breakdown.ts`.
+ * string as a write would. Run from benchmarks/: `node --import tsx src/encode-breakdown.ts`.
  */
 import { formatEvent } from '@sse/core';
 import { jsonEvent } from './events.js';

@@ -268,7 +268,7 @@ function machineInfo(): MachineInfo {
   let uncommitted = 0;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    uncommitted = execFileSync('git', ['status', '--porcelain', '--', '../../packages'], { encoding: 'utf8' }).split('\n').filter((line) => line !== '').length;
+    uncommitted = execFileSync('git', ['status', '--porcelain', '--', '../packages'], { encoding: 'utf8' }).split('\n').filter((line) => line !== '').length;
   } catch {}
   return {
     cpu: cpus()[0]?.model ?? '?',

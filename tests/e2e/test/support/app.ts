@@ -13,7 +13,7 @@ export const TEST_TOKEN = 'e2e-token';
 /** A short tick keeps the tests fast: the clock must visibly advance within seconds. */
 export const TEST_TICK_MS = 200;
 
-const APPS_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+const APPS_DIR = fileURLToPath(new URL('../../../../apps/', import.meta.url));
 
 /** `apps/<framework>/test-results/`, where screenshots go. */
 export function testResultsDir(framework: Framework): string {
