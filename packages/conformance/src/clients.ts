@@ -7,8 +7,11 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { EventSource as UndiciEventSource } from 'undici';
 import { EventSource as PackageEventSource } from 'eventsource';
 
-/** How long a wait may take before it fails with what was received so far: a hang guard, not a timing check. */
+/** How long a wait may take, by default, before it fails with what was received so far: a hang guard, not a timing check. */
 export const WAIT_MS = 10_000;
+
+/** How a body ended: `'end'` cleanly (the last chunk, or a FIN after a body without chunks), `'error'` when the connection broke. */
+export type StreamOutcome = 'end' | 'error';
 
 const TEXT_LIMIT = 1 << 20;
 
@@ -28,9 +31,14 @@ export interface ReceivedEvents {
   readonly text: string;
 }
 
-/** Waits for a condition that changes as data arrives; rejects after {@link WAIT_MS} with `describe()`. */
+/** Waits for a condition that changes as data arrives; rejects after `waitMs` (default {@link WAIT_MS}) with `describe()`. */
 class Waitable {
   #listeners = new Set<() => void>();
+  readonly #waitMs: number;
+
+  constructor(waitMs: number = WAIT_MS) {
+    this.#waitMs = waitMs;
+  }
 
   protected notify(): void {
     for (const listener of [...this.#listeners]) listener();
@@ -47,11 +55,17 @@ class Waitable {
       };
       const timer = setTimeout(() => {
         this.#listeners.delete(check);
-        reject(new Error(`gave up waiting for ${what} after ${WAIT_MS} ms; ${describe()}`));
-      }, WAIT_MS);
+        reject(new Error(`gave up waiting for ${what} after ${this.#waitMs} ms; ${describe()}`));
+      }, this.#waitMs);
       this.#listeners.add(check);
     });
   }
+}
+
+/** How a client reads: see {@link EventStreamRequestInit}. */
+interface CollectorOptions {
+  light?: boolean | undefined;
+  timeoutMs?: number | undefined;
 }
 
 /** Feeds body bytes to `eventsource-parser`. */
@@ -62,27 +76,40 @@ class EventCollector extends Waitable implements ReceivedEvents {
   readonly parseErrors: string[] = [];
   bytes = 0;
   text = '';
-  /** `'end'` once the body ended cleanly, `'error'` when the connection broke. */
-  outcome: 'end' | 'error' | undefined;
+  /** `'end'` once the body ended cleanly, `'error'` when the connection broke; `undefined` while it is open. */
+  outcome: StreamOutcome | undefined;
+  /** Settles once with {@link outcome}, when the body ends; never rejects. */
+  readonly ended: Promise<StreamOutcome>;
+  #settle!: (outcome: StreamOutcome) => void;
+  readonly #light: boolean;
   readonly #decoder = new TextDecoder();
   readonly #parser = createParser({
     onEvent: (event) => this.events.push(event),
-    onComment: (comment) => this.comments.push(comment),
+    onComment: (comment) => {
+      if (!this.#light) this.comments.push(comment);
+    },
     onRetry: (retry) => this.retries.push(retry),
     onError: (error) => this.parseErrors.push(error.message),
   });
 
+  constructor(options: CollectorOptions = {}) {
+    super(options.timeoutMs);
+    this.#light = options.light ?? false;
+    this.ended = new Promise((resolve) => (this.#settle = resolve));
+  }
+
   feed(bytes: Uint8Array): void {
     this.bytes += bytes.byteLength;
     const text = this.#decoder.decode(bytes, { stream: true });
-    if (this.text.length < TEXT_LIMIT) this.text += text.slice(0, TEXT_LIMIT - this.text.length);
+    if (!this.#light && this.text.length < TEXT_LIMIT) this.text += text.slice(0, TEXT_LIMIT - this.text.length);
     this.#parser.feed(text);
     this.notify();
   }
 
-  finish(outcome: 'end' | 'error'): void {
+  finish(outcome: StreamOutcome): void {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
+    this.#settle(outcome);
     this.notify();
   }
 
@@ -91,8 +118,26 @@ class EventCollector extends Waitable implements ReceivedEvents {
     return this.until(() => this.events.length >= count, `${count} events`, () => this.summary()).then(() => this.events);
   }
 
+  /**
+   * Resolves with the first event received so far, or to come, for which `predicate` holds.
+   * Rejects as soon as the body ends without one, or when the wait times out, with what arrived.
+   */
+  waitForEvent(predicate: (event: EventSourceMessage) => boolean, what = 'a matching event'): Promise<EventSourceMessage> {
+    let seen = 0;
+    let found: EventSourceMessage | undefined;
+    const scan = (): boolean => {
+      for (; found === undefined && seen < this.events.length; seen++) if (predicate(this.events[seen]!)) found = this.events[seen];
+      return found !== undefined || this.outcome !== undefined;
+    };
+    const describe = (): string => `${this.summary()}; event types: ${JSON.stringify(this.events.map((event) => event.event ?? 'message'))}`;
+    return this.until(scan, what, describe).then(() => {
+      if (found === undefined) throw new Error(`the body ended (${this.outcome}) without ${what}; ${describe()}`);
+      return found;
+    });
+  }
+
   /** Waits until the body ended (cleanly or not) and tells how. */
-  waitForEnd(): Promise<'end' | 'error'> {
+  waitForEnd(): Promise<StreamOutcome> {
     return this.until(() => this.outcome !== undefined, 'the end of the body', () => this.summary()).then(() => this.outcome!);
   }
 
@@ -119,9 +164,18 @@ export interface EventStreamRequestInit {
   /** Defaults to `'GET'`. */
   method?: string;
   /** Sent as they are; `Accept: text/event-stream` is added unless given. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
+  /** Sent as the `Last-Event-ID` header, as an `EventSource` does when it reconnects. Default: none. */
+  lastEventId?: string | undefined;
   /** A request body (for POST streams). */
   body?: string;
+  /**
+   * For hundreds of connections in one process (load and churn tests): keeps the events, the
+   * `retry` values and the byte count, but no body `text` and no comments. Default `false`.
+   */
+  light?: boolean | undefined;
+  /** The hang guard of the response head and of every wait on this client, in ms. Default {@link WAIT_MS} (10 s). */
+  timeoutMs?: number | undefined;
 }
 
 /** An HTTP/1.1 client that reads an event stream's raw bytes and parses them itself. */
@@ -129,14 +183,22 @@ export interface EventStreamClient extends ReceivedEvents {
   readonly status: number;
   /** Response headers, lower-case. */
   readonly headers: IncomingHttpHeaders;
-  /** Waits until `count` events arrived in total; rejects after 10 s with what arrived. */
+  /** How the body ended, `undefined` while it is open. */
+  readonly outcome: StreamOutcome | undefined;
+  /** Settles with how the body ended (`'end'` or `'error'`), whoever ended it; never rejects. */
+  readonly ended: Promise<StreamOutcome>;
+  /** Waits until `count` events arrived in total; rejects after the timeout with what arrived. */
   waitForEvents(count: number): Promise<EventSourceMessage[]>;
+  /** Resolves with the first event (already received or to come) that matches; rejects if the body ends without one. */
+  waitForEvent(predicate: (event: EventSourceMessage) => boolean, what?: string): Promise<EventSourceMessage>;
   /** Waits until the body ended: `'end'` when it ended cleanly, `'error'` when the connection broke. */
-  waitForEnd(): Promise<'end' | 'error'>;
-  /** Waits until `condition()` holds, re-checked as data arrives; rejects after 10 s. */
+  waitForEnd(): Promise<StreamOutcome>;
+  /** Waits until `condition()` holds, re-checked as data arrives; rejects after the timeout. */
   until(condition: () => boolean, what: string): Promise<void>;
   /** Disconnects, as a browser tab that closes. */
   close(): void;
+  /** Disconnects with a TCP reset (RST) instead of a FIN: the harshest way for a client to vanish. */
+  reset(): void;
 }
 
 /**
@@ -147,19 +209,21 @@ export interface EventStreamClient extends ReceivedEvents {
  */
 export function requestEventStream(url: string, init: EventStreamRequestInit = {}): Promise<EventStreamClient> {
   const headers: Record<string, string> = { accept: 'text/event-stream', ...lowerCaseKeys(init.headers) };
+  if (init.lastEventId !== undefined) headers['last-event-id'] = init.lastEventId;
+  const waitMs = init.timeoutMs ?? WAIT_MS;
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: init.method ?? 'GET', headers, agent: false });
     const timer = setTimeout(() => {
       req.destroy();
-      reject(new Error(`no response head from ${url} after ${WAIT_MS} ms`));
-    }, WAIT_MS);
+      reject(new Error(`no response head from ${url} after ${waitMs} ms`));
+    }, waitMs);
     req.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
     req.once('response', (res) => {
       clearTimeout(timer);
-      const collector = new EventCollector();
+      const collector = new EventCollector({ light: init.light, timeoutMs: waitMs });
       const decoder = decoderFor(res.headers['content-encoding']);
       const body = decoder === undefined ? res : res.pipe(decoder);
       body.on('data', (chunk: Buffer) => collector.feed(chunk));
@@ -178,6 +242,10 @@ export function requestEventStream(url: string, init: EventStreamRequestInit = {
           close: () => {
             req.destroy();
           },
+          reset: () => {
+            if (res.socket !== null && !res.socket.destroyed) res.socket.resetAndDestroy();
+            else req.destroy();
+          },
         }),
       );
     });
@@ -185,8 +253,24 @@ export function requestEventStream(url: string, init: EventStreamRequestInit = {
   });
 }
 
+/**
+ * {@link requestEventStream}, for a stream that must open: rejects (and disconnects) unless the
+ * answer is `200` with `Content-Type: text/event-stream`, saying what came instead.
+ */
+export async function openEventStream(url: string, init: EventStreamRequestInit = {}): Promise<EventStreamClient> {
+  const client = await requestEventStream(url, init);
+  const type = client.headers['content-type'];
+  if (client.status !== 200 || type?.startsWith('text/event-stream') !== true) {
+    client.close();
+    throw new Error(`expected an event stream from ${url}, got ${client.status} ${type ?? '(no content-type)'}`);
+  }
+  return client;
+}
+
 /** One HTTP response read straight off a TCP socket: the client that can stop reading. */
 export class RawSocketClient extends EventCollector {
+  /** The status line as sent, e.g. `'HTTP/1.1 200 OK'`. */
+  statusLine = '';
   status = 0;
   /** Response headers, lower-case. */
   headers: Record<string, string> = {};
@@ -199,8 +283,8 @@ export class RawSocketClient extends EventCollector {
   #pending: Buffer = Buffer.alloc(0);
   #pauseAfterHead: boolean;
 
-  constructor(socket: Socket, pauseAfterHead: boolean) {
-    super();
+  constructor(socket: Socket, pauseAfterHead: boolean, options: CollectorOptions = {}) {
+    super(options);
     this.#socket = socket;
     this.#pauseAfterHead = pauseAfterHead;
     socket.on('data', this.#onData);
@@ -223,6 +307,11 @@ export class RawSocketClient extends EventCollector {
 
   resume(): void {
     this.#socket.resume();
+  }
+
+  /** Sends a FIN and goes on reading (a half-open client once paused too). */
+  end(): void {
+    this.#socket.end();
   }
 
   /** Tears the connection down (an RST when unread data is pending). */
@@ -249,6 +338,7 @@ export class RawSocketClient extends EventCollector {
 
   #parseHead(head: string): void {
     const [statusLine = '', ...lines] = head.split('\r\n');
+    this.statusLine = statusLine;
     this.status = Number(statusLine.split(' ')[1]);
     for (const line of lines) {
       const colon = line.indexOf(':');
@@ -286,17 +376,31 @@ export class RawSocketClient extends EventCollector {
   }
 }
 
+export interface RawSocketOptions {
+  /** Extra request headers, written byte for byte (latin1) after `Host`, `Accept` and `Cache-Control`. */
+  rawHeaders?: Record<string, string>;
+  /**
+   * The whole request as it goes on the wire, instead of the GET built from `url` and
+   * `rawHeaders`: for malformed or oversized requests.
+   */
+  head?: string | Uint8Array;
+  /** Stops reading as soon as the response head arrived. Default `false`. */
+  pauseAfterHead?: boolean;
+  /** Resolves once the response head arrived (default `true`), or as soon as the request is written (`false`). */
+  waitForHead?: boolean;
+  /** The hang guard of every wait on this client, in ms. Default {@link WAIT_MS} (10 s). */
+  timeoutMs?: number;
+}
+
 /**
- * Sends a GET over a bare TCP socket and reads the response by hand. `rawHeaders` go on the
- * wire byte for byte (latin1), so a test can send UTF-8 in `Last-Event-ID` as a browser does.
+ * Sends a GET over a bare TCP socket and reads the response by hand. `rawHeaders` (or the whole
+ * `head`) go on the wire byte for byte (latin1), so a test can send UTF-8 in `Last-Event-ID` as a
+ * browser does, or bytes no HTTP client would send.
  */
-export async function connectRawSocket(
-  url: string,
-  options: { rawHeaders?: Record<string, string>; pauseAfterHead?: boolean } = {},
-): Promise<RawSocketClient> {
+export async function connectRawSocket(url: string, options: RawSocketOptions = {}): Promise<RawSocketClient> {
   const target = new URL(url);
   const socket = netConnect(Number(target.port), target.hostname);
-  const client = new RawSocketClient(socket, options.pauseAfterHead ?? false);
+  const client = new RawSocketClient(socket, options.pauseAfterHead ?? false, { timeoutMs: options.timeoutMs });
   const lines = [
     `GET ${target.pathname}${target.search} HTTP/1.1`,
     `Host: ${target.host}`,
@@ -304,8 +408,9 @@ export async function connectRawSocket(
     'Cache-Control: no-cache',
     ...Object.entries(options.rawHeaders ?? {}).map(([name, value]) => `${name}: ${value}`),
   ];
-  socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
-  await client.waitForHead();
+  const head = options.head ?? `${lines.join('\r\n')}\r\n\r\n`;
+  socket.write(typeof head === 'string' ? Buffer.from(head, 'latin1') : head);
+  if (options.waitForHead ?? true) await client.waitForHead();
   return client;
 }
 

@@ -1,6 +1,23 @@
 export { runConformance, CONFORMANCE_CASES } from './suite.js';
 export { listen } from './listen.js';
-export { expectEventsOneByOne, requestEventStream, type EventStreamClient, type EventStreamRequestInit, type ReceivedEvents } from './clients.js';
+export {
+  WAIT_MS,
+  connectRawSocket,
+  expectEventsOneByOne,
+  openEventStream,
+  requestEventStream,
+  requestHttp2EventStream,
+  EventSourceClient,
+  Http2EventStreamClient,
+  RawSocketClient,
+  type EventSourceKind,
+  type EventStreamClient,
+  type EventStreamRequestInit,
+  type RawSocketOptions,
+  type ReceivedEvents,
+  type ReceivedMessage,
+  type StreamOutcome,
+} from './clients.js';
 export type {
   ConformanceCase,
   ConformanceHandler,

@@ -107,7 +107,7 @@ describe('@sse/redis across two instances', () => {
     await post(a, 'm1');
     await post(a, 'm2');
     await waitFor(() => onA.texts().length === 2);
-    const m2 = onA.events.filter((event) => event.event === 'chat')[1]!.id;
+    const m2 = onA.stream.events.filter((event) => event.event === 'chat')[1]!.id;
     // Redis already has m3 and m4 but the slow instance's reader has not delivered them yet: the
     // history read must not hand them out and then deliver them again live.
     await post(a, 'm3');
@@ -193,7 +193,7 @@ describe('@sse/redis across two instances', () => {
     }
     await waitFor(() => duringOutage.texts().length === 1);
     expect(duringOutage.texts()).toEqual(['after']);
-    expect(duringOutage.ended).toBe(false);
+    expect(duringOutage.stream.outcome).toBeUndefined();
     expect(a.statuses.map((status) => status.state)).toEqual(['up', 'down', 'up']);
 
     // Redis kept the history (append-only file): a client that reconnects now gets what it missed.

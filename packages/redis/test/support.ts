@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { openEventStream, type EventStreamClient } from '@sse/conformance';
 import { createChannel, sse, type Channel, type ReplayResult } from '@sse/node';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { createRedisStore, SseRedisUnavailableError, type RedisStore, type RedisStoreOptions, type RedisStoreStatus } from '../src/index.js';
 
 /** One app instance as users run it: node:http, @sse/node's `sse()`, a channel over the Redis store. */
@@ -75,52 +75,28 @@ function describeReplay(result: ReplayResult): { status: string; count?: number 
   return result.status === 'replayed' ? { status: result.status, count: result.count } : { status: result.status };
 }
 
-/** A client over fetch + eventsource-parser: sends `Last-Event-ID` when given, records every event. */
+/** The repository's SSE test client (`@sse/conformance`), with what these tests read off it. */
 export interface StreamClient {
-  events: EventSourceMessage[];
+  /** The client itself: events, `outcome`, `ended`, waits. */
+  stream: EventStreamClient;
   /** `chat` events' texts, in arrival order. */
   texts(): string[];
   /** Resolves with the `replay` event's data once it arrived. */
   replay(): Promise<{ status: string; count?: number }>;
-  /** Whether the response body has ended. */
-  readonly ended: boolean;
   close(): void;
 }
 
+/** Opens `url` (a 200 event stream, or it throws), with `Last-Event-ID` when given. */
 export async function openStream(url: string, lastEventId?: string): Promise<StreamClient> {
-  const controller = new AbortController();
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
-  if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-  const response = await fetch(url, { headers, signal: controller.signal });
-  if (response.status !== 200 || response.body === null) throw new Error(`expected a stream, got ${response.status}`);
-  const events: EventSourceMessage[] = [];
-  let ended = false;
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  const decoder = new TextDecoder();
-  void (async () => {
-    try {
-      const reader = response.body!.getReader();
-      for (let read = await reader.read(); !read.done; read = await reader.read()) parser.feed(decoder.decode(read.value, { stream: true }));
-    } catch {
-      // aborted by close()
-    }
-    ended = true;
-  })();
+  const stream = await openEventStream(url, { lastEventId, timeoutMs: 15_000 });
   return {
-    events,
-    texts: () => chatTexts(events),
+    stream,
+    texts: () => chatTexts(stream.events),
     async replay() {
-      let found: EventSourceMessage | undefined;
-      await waitFor(() => {
-        found = events.find((event) => event.event === 'replay');
-        return found !== undefined;
-      });
-      return JSON.parse(found!.data) as { status: string; count?: number };
+      const found = await stream.waitForEvent((event) => event.event === 'replay', 'the replay event');
+      return JSON.parse(found.data) as { status: string; count?: number };
     },
-    get ended() {
-      return ended;
-    },
-    close: () => controller.abort(),
+    close: () => stream.close(),
   };
 }
 

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect, test, vi } from 'vitest';
-import { TEST_TICK_MS } from './support/app.js';
-import { EventReader } from './support/event-reader.js';
+import { openEventStream, type EventStreamClient } from '@sse/conformance';
+import { STREAM_TIMEOUT_MS, TEST_TICK_MS } from './support/app.js';
 import { postMessage, uniquePrefix } from './support/http.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -44,7 +44,7 @@ test('demo:cluster starts two Express instances sharing one chat through its own
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     demo.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const reader: { current?: EventReader } = {};
+  const reader: { current?: EventStreamClient } = {};
   try {
     const started = await vi.waitFor(
       () => {
@@ -61,17 +61,17 @@ test('demo:cluster starts two Express instances sharing one chat through its own
     expect(output).toMatch(/^\[B\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
     expect(started.a).not.toBe(started.b);
 
-    reader.current = await EventReader.open(`http://127.0.0.1:${started.b}/chat`);
-    await reader.current.waitFor((e) => e.event === 'snapshot');
+    reader.current = await openEventStream(`http://127.0.0.1:${started.b}/chat`, { timeoutMs: STREAM_TIMEOUT_MS });
+    await reader.current.waitForEvent((e) => e.event === 'snapshot');
     const posted = await postMessage(`http://127.0.0.1:${started.a}`, uniquePrefix('cluster'));
-    await reader.current.waitFor((e) => e.event === 'message' && e.id === posted.id);
+    await reader.current.waitForEvent((e) => e.event === 'message' && e.id === posted.id);
 
     demo.kill('SIGTERM');
     expect(await exited, output).toEqual({ code: 0, signal: null });
     expect(output).toMatch(/^\[A\] SIGTERM received/m);
     expect(output).toMatch(/^\[B\] SIGTERM received/m);
     expect(output).toContain('demo:cluster stopped');
-    expect(await reader.current.ended).toBe('clean');
+    expect(await reader.current.ended).toBe('end');
     for (const port of [started.redisPort, started.a, started.b]) expect(await isListening(port), `port ${port}`).toBe(false);
   } finally {
     reader.current?.close();

@@ -2,8 +2,8 @@
 // clients against each app (the same file runs against Express, Hono and Koa).
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { ChatEvents, ChatMessage, ChatPost, LiveEvents } from '@sse-example/shared';
-import { FRAMEWORKS, TEST_TOKEN, TEST_TICK_MS, startApp, type RunningApp } from './support/app.js';
-import { EventReader } from './support/event-reader.js';
+import { openEventStream, type EventStreamClient } from '@sse/conformance';
+import { FRAMEWORKS, STREAM_TIMEOUT_MS, TEST_TOKEN, TEST_TICK_MS, startApp, type RunningApp } from './support/app.js';
 import { holdRequest, type HeldRequest } from './support/held-request.js';
 import { metricValue, postMessage, uniquePrefix } from './support/http.js';
 
@@ -11,9 +11,9 @@ const json = <T>(text: string): T => JSON.parse(text) as T;
 
 describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
   let app: RunningApp;
-  const readers: EventReader[] = [];
-  const open = async (path: string, headers?: Record<string, string>): Promise<EventReader> => {
-    const reader = await EventReader.open(`${app.url}${path}`, headers);
+  const readers: EventStreamClient[] = [];
+  const open = async (path: string, headers?: Record<string, string>): Promise<EventStreamClient> => {
+    const reader = await openEventStream(`${app.url}${path}`, { headers, timeoutMs: STREAM_TIMEOUT_MS });
     readers.push(reader);
     return reader;
   };
@@ -43,16 +43,16 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
 
   test('GET /sse sends a retry hint, a welcome and a status, then the time and JSON metrics every tick', async () => {
     const live = await open('/sse');
-    const welcome = json<LiveEvents['welcome']>((await live.waitFor((e) => e.event === 'welcome')).data);
+    const welcome = json<LiveEvents['welcome']>((await live.waitForEvent((e) => e.event === 'welcome')).data);
     expect(welcome).toMatchObject({ framework: expect.stringMatching(new RegExp(framework, 'i')), tickMs: TEST_TICK_MS });
-    expect(json<LiveEvents['status']>((await live.waitFor((e) => e.event === 'status')).data)).toMatchObject({ state: 'ok' });
+    expect(json<LiveEvents['status']>((await live.waitForEvent((e) => e.event === 'status')).data)).toMatchObject({ state: 'ok' });
     // 1500 ms, spread by a third either way per stream.
-    expect(live.retry).toBeGreaterThanOrEqual(1000);
-    expect(live.retry).toBeLessThanOrEqual(2000);
-    const first = json<LiveEvents['time']>((await live.waitFor((e) => e.event === 'time')).data);
-    const later = json<LiveEvents['time']>((await live.waitFor((e) => e.event === 'time' && json<LiveEvents['time']>(e.data).tick > first.tick)).data);
+    expect(live.retries.at(-1)).toBeGreaterThanOrEqual(1000);
+    expect(live.retries.at(-1)).toBeLessThanOrEqual(2000);
+    const first = json<LiveEvents['time']>((await live.waitForEvent((e) => e.event === 'time')).data);
+    const later = json<LiveEvents['time']>((await live.waitForEvent((e) => e.event === 'time' && json<LiveEvents['time']>(e.data).tick > first.tick)).data);
     expect(Date.parse(later.iso)).toBeGreaterThanOrEqual(Date.parse(first.iso));
-    const metrics = json<LiveEvents['metrics']>((await live.waitFor((e) => e.event === 'metrics')).data);
+    const metrics = json<LiveEvents['metrics']>((await live.waitForEvent((e) => e.event === 'metrics')).data);
     expect(metrics.streams.live).toBeGreaterThanOrEqual(1);
     expect(metrics.memoryMiB).toBeGreaterThan(0);
     live.close();
@@ -82,7 +82,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
 
   test('POST /messages answers 201 with the message, trimmed, and broadcasts it on /chat with its id as the event id', async () => {
     const chat = await open('/chat');
-    await chat.waitFor((e) => e.event === 'snapshot');
+    await chat.waitForEvent((e) => e.event === 'snapshot');
     const text = uniquePrefix('hello');
     const response = await fetch(`${app.url}/messages`, {
       method: 'POST',
@@ -92,7 +92,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     expect(response.status).toBe(201);
     const posted = (await response.json()) as ChatMessage;
     expect(posted).toMatchObject({ text, name: 'guest' });
-    const received = await chat.waitFor((e) => e.event === 'message');
+    const received = await chat.waitForEvent((e) => e.event === 'message');
     expect(received.id).toBe(posted.id);
     expect(json<ChatPost>(received.data)).toEqual({ name: posted.name, text: posted.text, at: posted.at });
     chat.close();
@@ -103,13 +103,13 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     const [a, b, c] = [await postMessage(app.url, `${prefix} a`), await postMessage(app.url, `${prefix} b`), await postMessage(app.url, `${prefix} c`)];
 
     const resumed = await open('/chat', { 'last-event-id': a.id });
-    const sync = await resumed.waitFor((e) => e.event === 'sync');
+    const sync = await resumed.waitForEvent((e) => e.event === 'sync');
     expect(json<ChatEvents['sync']>(sync.data)).toEqual({ mode: 'replay', count: 2 });
     expect(resumed.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual([b.id, c.id]);
     expect(resumed.events.some((e) => e.event === 'snapshot')).toBe(false);
 
     const stranger = await open('/chat', { 'last-event-id': 'an-id-from-another-process-1' });
-    const snapshot = await stranger.waitFor((e) => e.event === 'snapshot');
+    const snapshot = await stranger.waitForEvent((e) => e.event === 'snapshot');
     const { reason, messages } = json<ChatEvents['snapshot']>(snapshot.data);
     expect(reason).toBe('unknown-last-event-id');
     expect(messages.slice(-3)).toEqual([a, b, c]);
@@ -117,7 +117,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     expect(snapshot.id).toBe(c.id);
 
     const newcomer = await open('/chat');
-    expect(json<ChatEvents['snapshot']>((await newcomer.waitFor((e) => e.event === 'snapshot')).data).reason).toBe('first-connection');
+    expect(json<ChatEvents['snapshot']>((await newcomer.waitForEvent((e) => e.event === 'snapshot')).data).reason).toBe('first-connection');
     for (const reader of [resumed, stranger, newcomer]) reader.close();
   });
 
@@ -138,24 +138,24 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
 
   test('GET /private streams with the token, in the query or as a Bearer header', async () => {
     const byQuery = await open(`/private?token=${TEST_TOKEN}`);
-    await byQuery.waitFor((e) => e.event === 'private');
+    await byQuery.waitForEvent((e) => e.event === 'private');
     byQuery.close();
     const byHeader = await open('/private', { authorization: `Bearer ${TEST_TOKEN}` });
-    await byHeader.waitFor((e) => e.event === 'private');
+    await byHeader.waitForEvent((e) => e.event === 'private');
     byHeader.close();
   });
 
   test('GET /private allows 3 open streams per client, answers 429 with Retry-After past it, and frees a slot on close', async () => {
     const auth = { authorization: `Bearer ${TEST_TOKEN}` };
     // Streams of the previous test may still be closing on the server: wait until 3 fit.
-    const held: EventReader[] = [];
+    const held: EventStreamClient[] = [];
     await vi.waitFor(
       async () => {
         while (held.length < 3) held.push(await open('/private', auth));
       },
       { timeout: 20_000, interval: 100 },
     );
-    await Promise.all(held.map((reader) => reader.waitFor((e) => e.event === 'private')));
+    await Promise.all(held.map((reader) => reader.waitForEvent((e) => e.event === 'private')));
 
     const refused = await fetch(`${app.url}/private`, { headers: { accept: 'text/event-stream', ...auth } });
     expect(refused.status).toBe(429);
@@ -164,7 +164,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     await refused.text();
     // The page's own streams have a registry of their own: the cap on /private does not touch them.
     const live = await open('/sse');
-    await live.waitFor((e) => e.event === 'welcome');
+    await live.waitForEvent((e) => e.event === 'welcome');
     live.close();
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metricValue(metrics, 'sse_private_rejected_total')).toBeGreaterThanOrEqual(1);
@@ -172,13 +172,13 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
 
     held.shift()!.close();
     const again = await vi.waitFor(() => open('/private', auth), { timeout: 20_000, interval: 100 });
-    await again.waitFor((e) => e.event === 'private');
+    await again.waitForEvent((e) => e.event === 'private');
     for (const reader of [...held, again]) reader.close();
   });
 
   test('GET /metrics counts the open streams in Prometheus text', async () => {
     const live = await open('/sse');
-    await live.waitFor((e) => e.event === 'welcome');
+    await live.waitForEvent((e) => e.event === 'welcome');
     const response = await fetch(`${app.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -202,13 +202,13 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
       ]) {
         latecomers.push(await holdRequest(doomed.port, request));
       }
-      const live = await EventReader.open(`${doomed.url}/sse`);
-      const chat = await EventReader.open(`${doomed.url}/chat`);
-      const held = await EventReader.open(`${doomed.url}/private`, { authorization: `Bearer ${TEST_TOKEN}` });
-      await Promise.all([live.waitFor((e) => e.event === 'time'), chat.waitFor((e) => e.event === 'snapshot'), held.waitFor((e) => e.event === 'private')]);
+      const live = await openEventStream(`${doomed.url}/sse`, { timeoutMs: STREAM_TIMEOUT_MS });
+      const chat = await openEventStream(`${doomed.url}/chat`, { timeoutMs: STREAM_TIMEOUT_MS });
+      const held = await openEventStream(`${doomed.url}/private`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, timeoutMs: STREAM_TIMEOUT_MS });
+      await Promise.all([live.waitForEvent((e) => e.event === 'time'), chat.waitForEvent((e) => e.event === 'snapshot'), held.waitForEvent((e) => e.event === 'private')]);
 
       const exit = doomed.stop('SIGTERM');
-      expect(await Promise.all([live.ended, chat.ended, held.ended])).toEqual(['clean', 'clean', 'clean']);
+      expect(await Promise.all([live.ended, chat.ended, held.ended])).toEqual(['end', 'end', 'end']);
       for (const reader of [live, chat, held]) {
         const last = reader.events.at(-1);
         expect(last?.event).toBe('status');

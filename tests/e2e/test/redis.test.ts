@@ -4,9 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vite
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startRedisServer, type RedisServer } from '@sse/redis/testing';
 import type { ChatEvents, ChatPost } from '@sse-example/shared';
-import { FRAMEWORKS, startApp, testResultsDir, type Framework, type RunningApp } from './support/app.js';
+import { openEventStream, type EventStreamClient } from '@sse/conformance';
+import { FRAMEWORKS, STREAM_TIMEOUT_MS, startApp, testResultsDir, type Framework, type RunningApp } from './support/app.js';
 import { WAIT, chatTexts, launchBrowser, waitForChatText } from './support/browser.js';
-import { EventReader } from './support/event-reader.js';
 import { postMessage, uniquePrefix } from './support/http.js';
 import { startProxy } from './support/proxy.js';
 
@@ -15,17 +15,17 @@ const json = <T>(text: string): T => JSON.parse(text) as T;
 describe('the three apps as instances of one app over one Redis', () => {
   let redis: RedisServer;
   const apps = {} as Record<Framework, RunningApp>;
-  const readers: EventReader[] = [];
+  const readers: EventStreamClient[] = [];
   const contexts: BrowserContext[] = [];
   let browser: Browser | undefined;
 
-  const open = async (framework: Framework, path: string, headers?: Record<string, string>): Promise<EventReader> => {
-    const reader = await EventReader.open(`${apps[framework].url}${path}`, headers);
+  const open = async (framework: Framework, path: string, headers?: Record<string, string>): Promise<EventStreamClient> => {
+    const reader = await openEventStream(`${apps[framework].url}${path}`, { headers, timeoutMs: STREAM_TIMEOUT_MS });
     readers.push(reader);
     return reader;
   };
   const url = (framework: Framework): string => apps[framework].url;
-  const messagesOf = (reader: EventReader): Array<{ id: string | undefined; text: string }> =>
+  const messagesOf = (reader: EventStreamClient): Array<{ id: string | undefined; text: string }> =>
     reader.events.filter((e) => e.event === 'message').map((e) => ({ id: e.id, text: json<ChatPost>(e.data).text }));
 
   beforeAll(async () => {
@@ -48,13 +48,13 @@ describe('the three apps as instances of one app over one Redis', () => {
   test('a message posted to one instance reaches the chat clients of every instance, with the same id', async () => {
     for (const framework of FRAMEWORKS) expect(apps[framework].output()).toContain(`chat history in Redis at ${redis.url}`);
     const clients = await Promise.all(FRAMEWORKS.map((framework) => open(framework, '/chat')));
-    await Promise.all(clients.map((client) => client.waitFor((e) => e.event === 'snapshot')));
+    await Promise.all(clients.map((client) => client.waitForEvent((e) => e.event === 'snapshot')));
 
     const posted = await postMessage(url('express'), uniquePrefix('fan-out'));
     // The id is the Redis stream id, the same everywhere.
     expect(posted.id).toMatch(/^\d+-\d+$/);
     for (const client of clients) {
-      const received = await client.waitFor((e) => e.event === 'message' && e.id === posted.id);
+      const received = await client.waitForEvent((e) => e.event === 'message' && e.id === posted.id);
       expect(json<ChatPost>(received.data)).toEqual({ name: posted.name, text: posted.text, at: posted.at });
     }
   });
@@ -62,20 +62,20 @@ describe('the three apps as instances of one app over one Redis', () => {
   test('a client that reconnects to another instance with the id it saw gets what it missed, once, in order, then live messages', async () => {
     const prefix = uniquePrefix('move');
     const first = await open('hono', '/chat');
-    await first.waitFor((e) => e.event === 'snapshot');
+    await first.waitForEvent((e) => e.event === 'snapshot');
     const seen = await postMessage(url('koa'), `${prefix} 1`);
-    await first.waitFor((e) => e.id === seen.id);
+    await first.waitForEvent((e) => e.id === seen.id);
     first.close();
 
     const missed = [await postMessage(url('express'), `${prefix} 2`), await postMessage(url('hono'), `${prefix} 3`)];
     const resumed = await open('koa', '/chat', { 'last-event-id': seen.id });
-    const sync = await resumed.waitFor((e) => e.event === 'sync');
+    const sync = await resumed.waitForEvent((e) => e.event === 'sync');
     expect(json<ChatEvents['sync']>(sync.data)).toEqual({ mode: 'replay', count: 2 });
     expect(resumed.events.some((e) => e.event === 'snapshot')).toBe(false);
     expect(messagesOf(resumed)).toEqual(missed.map(({ id, text }) => ({ id, text })));
 
     const after = await postMessage(url('express'), `${prefix} 4`);
-    await resumed.waitFor((e) => e.id === after.id);
+    await resumed.waitForEvent((e) => e.id === after.id);
     expect(messagesOf(resumed)).toEqual([...missed, after].map(({ id, text }) => ({ id, text })));
   });
 
@@ -88,13 +88,13 @@ describe('the three apps as instances of one app over one Redis', () => {
     ];
 
     const stranger = await open('koa', '/chat', { 'last-event-id': 'an-id-from-an-in-memory-history-1' });
-    const refresh = await stranger.waitFor((e) => e.event === 'snapshot');
+    const refresh = await stranger.waitForEvent((e) => e.event === 'snapshot');
     expect(json<ChatEvents['snapshot']>(refresh.data).reason).toBe('unknown-last-event-id');
     expect(json<ChatEvents['snapshot']>(refresh.data).messages.slice(-3)).toEqual(posted);
     expect(refresh.id).toBe(posted[2]!.id);
 
     const newcomer = await open('hono', '/chat');
-    const snapshot = await newcomer.waitFor((e) => e.event === 'snapshot');
+    const snapshot = await newcomer.waitForEvent((e) => e.event === 'snapshot');
     expect(json<ChatEvents['snapshot']>(snapshot.data)).toMatchObject({ reason: 'first-connection' });
     expect(json<ChatEvents['snapshot']>(snapshot.data).messages.slice(-3)).toEqual(posted);
     expect(snapshot.id).toBe(posted[2]!.id);
@@ -102,7 +102,7 @@ describe('the three apps as instances of one app over one Redis', () => {
     // What follows the snapshot arrives live, once, on both.
     const next = await postMessage(url('express'), `${prefix} 4`);
     for (const reader of [stranger, newcomer]) {
-      await reader.waitFor((e) => e.id === next.id);
+      await reader.waitForEvent((e) => e.id === next.id);
       expect(messagesOf(reader)).toEqual([{ id: next.id, text: next.text }]);
     }
   });
@@ -147,7 +147,7 @@ describe('the three apps as instances of one app over one Redis', () => {
   // Last: it stops the shared redis-server.
   test('while Redis is down, POST /messages answers 503 and says why; the instances keep serving and recover with it', async () => {
     const listener = await open('hono', '/chat');
-    await listener.waitFor((e) => e.event === 'snapshot');
+    await listener.waitForEvent((e) => e.event === 'snapshot');
     await redis.kill();
 
     const refused = await fetch(`${url('express')}/messages`, {
@@ -165,7 +165,7 @@ describe('the three apps as instances of one app over one Redis', () => {
     // ioredis reconnects by itself, after a back-off: until then posts keep answering 503.
     const posted = await vi.waitFor(() => postMessage(url('express'), text), { timeout: 20_000, interval: 250 });
     // The stream stayed open through the outage and gets live messages again.
-    await listener.waitFor((e) => e.id === posted.id);
+    await listener.waitForEvent((e) => e.id === posted.id);
     expect(await Promise.race([listener.ended, 'open'])).toBe('open');
     for (const framework of FRAMEWORKS) {
       expect(await Promise.race([apps[framework].exited.then(() => 'exited'), 'running'])).toBe('running');

@@ -1,6 +1,7 @@
 import { createChannel, createStreamRegistry } from '@sse/core';
 import { describe, expect, it, vi } from 'vitest';
-import { activeTimers, heapAfterGc, openStream, pool } from './clients.js';
+import { requestEventStream } from '@sse/conformance';
+import { WAIT_MS, activeTimers, heapAfterGc, pool } from './load.js';
 import { record } from './figures.js';
 import { adapters } from './servers.js';
 
@@ -20,9 +21,9 @@ describe.each(Object.entries(adapters))('churn on %s', (name, mount) => {
       { registry, keepAlive: 5_000, maxLifetimeMs: 60_000 },
     );
     const cycle = async (): Promise<void> => {
-      const client = openStream(server.url);
-      await vi.waitFor(() => expect(client.events.length).toBeGreaterThan(0), { timeout: 20_000, interval: 2 });
-      client.destroy();
+      const client = await requestEventStream(server.url, { light: true, timeoutMs: WAIT_MS });
+      await client.waitForEvents(1);
+      client.close();
       await client.ended;
     };
     try {

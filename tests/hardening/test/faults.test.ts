@@ -1,6 +1,7 @@
 import { createChannel, createStreamRegistry, type CloseReason } from '@sse/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openStream, pool, rawRequest } from './clients.js';
+import { connectRawSocket, requestEventStream } from '@sse/conformance';
+import { WAIT_MS, pool } from './load.js';
 import { adapters } from './servers.js';
 
 const unexpected: unknown[] = [];
@@ -33,23 +34,12 @@ describe.each(Object.entries(adapters))('faults on %s', (_name, mount) => {
     })();
     try {
       await pool(200, 25, async (index) => {
-        const client = openStream(server.url);
-        const res = await client.response;
+        const client = await requestEventStream(server.url, { light: true, timeoutMs: WAIT_MS });
         // Reset after a random amount of data: mid-event, between events, before the first.
         const cutAfter = (index * 7919) % (256 * 1024);
-        let seen = 0;
-        await new Promise<void>((resolve) => {
-          res.on('data', (chunk: string) => {
-            seen += chunk.length;
-            if (seen >= cutAfter) {
-              // An RST rather than a FIN: the harshest way for a client to vanish.
-              res.socket?.resetAndDestroy();
-              resolve();
-            }
-          });
-          res.once('close', () => resolve());
-        });
-        client.destroy();
+        await client.until(() => (client.bytes > 0 && client.bytes >= cutAfter) || client.outcome !== undefined, `${cutAfter} bytes`);
+        // An RST rather than a FIN: the harshest way for a client to vanish.
+        client.reset();
       });
       producing = false;
       await producer;
@@ -76,13 +66,11 @@ describe.each(Object.entries(adapters))('faults on %s', (_name, mount) => {
     const registry = createStreamRegistry();
     const channel = createChannel();
     const server = await mount((stream) => void channel.subscribe(stream), { registry, keepAlive: false, stallTimeoutMs: 300 });
-    const { pathname } = new URL(server.url);
-    const head = `GET ${pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`;
     // Half-open: the client sends FIN after its request and never reads. Silent: it just stops reading.
-    const halfOpen = await Promise.all(Array.from({ length: 5 }, () => rawRequest(server.url, head)));
-    const silent = await Promise.all(Array.from({ length: 5 }, () => rawRequest(server.url, head)));
-    for (const { socket } of [...halfOpen, ...silent]) socket.pause();
-    for (const { socket } of halfOpen) socket.end();
+    const halfOpen = await Promise.all(Array.from({ length: 5 }, () => connectRawSocket(server.url, { waitForHead: false })));
+    const silent = await Promise.all(Array.from({ length: 5 }, () => connectRawSocket(server.url, { waitForHead: false })));
+    for (const client of [...halfOpen, ...silent]) client.pause();
+    for (const client of halfOpen) client.end();
     await vi.waitFor(() => expect(registry.counters().opened).toBe(10), { timeout: 10_000 });
     const chunk = 'h'.repeat(64 * 1024);
     for (let round = 0; round < 400 && registry.size > 0; round++) {
@@ -94,7 +82,7 @@ describe.each(Object.entries(adapters))('faults on %s', (_name, mount) => {
     // Each one ends as stalled, slow (byte bound) or gone (the server saw the FIN): never an error.
     expect(closedBy.error).toBe(0);
     expect(closedBy.stalled + closedBy['slow-client'] + closedBy.client).toBe(10);
-    for (const { socket } of [...halfOpen, ...silent]) socket.destroy();
+    for (const client of [...halfOpen, ...silent]) client.close();
     await vi.waitFor(async () => expect(await server.connections?.()).toBe(0), { timeout: 10_000 });
     expect(unexpected).toEqual([]);
     await server.close();

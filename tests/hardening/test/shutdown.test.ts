@@ -1,6 +1,7 @@
 import { createStreamRegistry } from '@sse/core';
 import { describe, expect, it, vi } from 'vitest';
-import { openStream, pool, type StreamClient } from './clients.js';
+import { requestEventStream, type EventStreamClient } from '@sse/conformance';
+import { WAIT_MS, pool } from './load.js';
 import { record } from './figures.js';
 import { adapters } from './servers.js';
 
@@ -11,11 +12,9 @@ describe.each(Object.entries(adapters))('shutdown on %s', (name, mount) => {
     const registry = createStreamRegistry({ retryAfterSeconds: 2 });
     const server = await mount((stream) => void stream.send({ event: 'hello', data: 'x' }), { registry, keepAlive: 15_000 });
     try {
-      const clients: StreamClient[] = [];
+      const clients: EventStreamClient[] = [];
       await pool(STREAMS, 100, async () => {
-        const client = openStream(server.url);
-        clients.push(client);
-        await client.response;
+        clients.push(await requestEventStream(server.url, { light: true, timeoutMs: WAIT_MS }));
       });
       await vi.waitFor(() => expect(registry.size).toBe(STREAMS), { timeout: 30_000 });
       const result = await registry.closeAll({ event: { event: 'bye', data: 'restarting' }, timeoutMs: 10_000 });
@@ -23,11 +22,11 @@ describe.each(Object.entries(adapters))('shutdown on %s', (name, mount) => {
       const endings = await Promise.all(clients.map((client) => client.ended));
       expect(endings.filter((how) => how === 'end')).toHaveLength(STREAMS);
       for (const client of clients) expect(client.events.map((event) => event.event)).toEqual(['hello', 'bye']);
-      const late = openStream(server.url);
-      const res = await late.response;
-      expect(res.statusCode).toBe(503);
-      expect(res.headers['retry-after']).toBe('2');
-      expect(res.headers['content-type']).not.toMatch(/event-stream/);
+      const late = await requestEventStream(server.url, { timeoutMs: WAIT_MS });
+      expect(late.status).toBe(503);
+      expect(late.headers['retry-after']).toBe('2');
+      expect(late.headers['content-type']).not.toMatch(/event-stream/);
+      late.close();
       record(`shutdown ${name}`, { streams: STREAMS, drainMs: result.durationMs, forced: result.forced });
     } finally {
       await server.close();

@@ -1,6 +1,7 @@
 import { createChannel, createStreamRegistry, type SlowClientInfo } from '@sse/core';
 import { describe, expect, it, vi } from 'vitest';
-import { openStream, rawRequest } from './clients.js';
+import { connectRawSocket, requestEventStream } from '@sse/conformance';
+import { WAIT_MS } from './load.js';
 import { adapters } from './servers.js';
 
 const KIB = 1024;
@@ -19,13 +20,10 @@ describe.each(Object.entries(adapters))('slow readers among fast ones on %s', (_
       onSlowClient: (info) => reports.push(info),
     });
     try {
-      const fast = Array.from({ length: 10 }, () => openStream(server.url));
-      await Promise.all(fast.map((client) => client.response));
-      const { pathname } = new URL(server.url);
-      const slow = await Promise.all(
-        Array.from({ length: 3 }, () => rawRequest(server.url, `GET ${pathname} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`)),
-      );
-      for (const { socket } of slow) socket.pause();
+      const fast = await Promise.all(Array.from({ length: 10 }, () => requestEventStream(server.url, { light: true, timeoutMs: WAIT_MS })));
+      // Clients that never read: paused as soon as the request is written, before the response head.
+      const slow = await Promise.all(Array.from({ length: 3 }, () => connectRawSocket(server.url, { waitForHead: false })));
+      for (const client of slow) client.pause();
       await vi.waitFor(() => expect(channel.size).toBe(13), { timeout: 10_000 });
       const payload = 'p'.repeat(KIB);
       // A paced producer: a batch per tick, like a real feed.
@@ -43,8 +41,7 @@ describe.each(Object.entries(adapters))('slow readers among fast ones on %s', (_
       // The queue is checked as each event arrives: never more than the bound plus the event that crossed it.
       for (const report of reports) expect(report.bufferedBytes).toBeLessThanOrEqual(BOUND + 2 * KIB);
       expect(channel.size).toBe(10);
-      for (const client of fast) client.destroy();
-      for (const { socket } of slow) socket.destroy();
+      for (const client of [...fast, ...slow]) client.close();
     } finally {
       await server.close();
     }

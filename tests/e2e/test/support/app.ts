@@ -10,6 +10,9 @@ export const FRAMEWORKS: readonly Framework[] = ['express', 'hono', 'koa'];
 /** The `/private` token the tests start the apps with. */
 export const TEST_TOKEN = 'e2e-token';
 
+/** The hang guard of every event-stream wait in these tests: the apps run as processes of their own on a busy machine. */
+export const STREAM_TIMEOUT_MS = 20_000;
+
 /** A short tick keeps the tests fast: the clock must visibly advance within seconds. */
 export const TEST_TICK_MS = 200;
 
