@@ -156,17 +156,32 @@ describe('serveEventStream: guards and handler errors', () => {
   it('reports a rejected handler to onError and closes the stream, never a 500', async () => {
     const onError = vi.fn();
     let stream!: EventStream;
+    let fail!: () => void;
+    const failing = new Promise<void>((resolve) => (fail = resolve));
     const response = await createFetchHandler(
       async (s) => {
         stream = s;
         s.send('before');
-        await Promise.resolve();
+        await failing;
         throw new Error('handler failed');
       },
       { onError },
     )(request());
     expect(response.status).toBe(200);
-    expect(await response.text().catch(() => 'errored')).toBeDefined();
+    // What the client gets: the event sent before the failure, then a body cut short (an error,
+    // not a clean end, so an EventSource reconnects as after a dropped connection), nothing more.
+    const { events, reader } = await readEvents(response, 1);
+    expect(events).toEqual([{ id: undefined, event: undefined, data: 'before' }]);
+    fail();
+    const rest: Uint8Array[] = [];
+    let ending: unknown = 'a clean end';
+    try {
+      for (let read = await reader.read(); !read.done; read = await reader.read()) rest.push(read.value);
+    } catch (error) {
+      ending = error;
+    }
+    expect(rest).toEqual([]);
+    expect(ending).toMatchObject({ code: 'ERR_SSE_ABORTED' });
     const info = await stream.closed;
     expect(info.reason).toBe('error');
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'handler failed' }), expect.any(Request));
