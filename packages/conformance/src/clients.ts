@@ -267,6 +267,50 @@ export async function openEventStream(url: string, init: EventStreamRequestInit 
   return client;
 }
 
+/** A Fetch `Response` whose body is read as an event stream: see {@link readEventStream}. */
+export interface ResponseEventStreamClient extends ReceivedEvents {
+  readonly status: number;
+  readonly headers: Headers;
+  /** How the body ended, `undefined` while it is open. */
+  readonly outcome: StreamOutcome | undefined;
+  /** Settles with how the body ended (`'end'` or `'error'`); never rejects. */
+  readonly ended: Promise<StreamOutcome>;
+  waitForEvents(count: number): Promise<EventSourceMessage[]>;
+  waitForEvent(predicate: (event: EventSourceMessage) => boolean, what?: string): Promise<EventSourceMessage>;
+  waitForEnd(): Promise<StreamOutcome>;
+  until(condition: () => boolean, what: string): Promise<void>;
+  /** Cancels the body, as a Fetch runtime does when its client goes away. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads a Fetch `Response` (from `app.request()`, a Fetch handler, or `fetch`) as an event
+ * stream, without a socket: the body is parsed with `eventsource-parser` as it is pulled, with
+ * the same fields and waits as {@link requestEventStream}'s client. For adapters on Bun, Deno or
+ * Workers, tested in process.
+ */
+export function readEventStream(response: Response, options: Pick<EventStreamRequestInit, 'light' | 'timeoutMs'> = {}): ResponseEventStreamClient {
+  const collector = new EventCollector({ light: options.light, timeoutMs: options.timeoutMs });
+  const reader = response.body?.getReader();
+  if (reader === undefined) collector.finish('end');
+  else
+    void (async () => {
+      try {
+        for (let read = await reader.read(); !read.done; read = await reader.read()) collector.feed(read.value);
+        collector.finish('end');
+      } catch {
+        collector.finish('error');
+      }
+    })();
+  return Object.assign(collector, {
+    status: response.status,
+    headers: response.headers,
+    close: async () => {
+      await reader?.cancel();
+    },
+  });
+}
+
 /** One HTTP response read straight off a TCP socket: the client that can stop reading. */
 export class RawSocketClient extends EventCollector {
   /** The status line as sent, e.g. `'HTTP/1.1 200 OK'`. */

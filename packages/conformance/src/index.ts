@@ -5,6 +5,7 @@ export {
   connectRawSocket,
   expectEventsOneByOne,
   openEventStream,
+  readEventStream,
   requestEventStream,
   requestHttp2EventStream,
   EventSourceClient,
@@ -16,6 +17,7 @@ export {
   type RawSocketOptions,
   type ReceivedEvents,
   type ReceivedMessage,
+  type ResponseEventStreamClient,
   type StreamOutcome,
 } from './clients.js';
 export type {

@@ -2,7 +2,7 @@
 // each one reads, sends and reports, so that a suite built on them fails for the right reason.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectRawSocket, listen, openEventStream, requestEventStream, type MountedServer } from '../src/index.js';
+import { connectRawSocket, listen, openEventStream, readEventStream, requestEventStream, type MountedServer } from '../src/index.js';
 
 interface Held {
   req: IncomingMessage;
@@ -152,5 +152,50 @@ describe('connectRawSocket', () => {
     client.end();
     expect(await stream.gone).toBe('end');
     client.close();
+  });
+});
+
+describe('readEventStream', () => {
+  const encoder = new TextEncoder();
+
+  function body(): { response: Response; push(text: string): void; end(): void; fail(): void; cancelled: Promise<unknown> } {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let cancelled!: (reason: unknown) => void;
+    const cancelledPromise = new Promise((resolve) => (cancelled = resolve));
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c), cancel: (reason) => cancelled(reason ?? 'cancelled') });
+    return {
+      response: new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+      push: (text) => controller.enqueue(encoder.encode(text)),
+      end: () => controller.close(),
+      fail: () => controller.error(new Error('cut')),
+      cancelled: cancelledPromise,
+    };
+  }
+
+  it('parses a Response body as it is pulled, and tells a clean end from a cut one', async () => {
+    const clean = body();
+    const client = readEventStream(clean.response);
+    expect([client.status, client.headers.get('content-type')]).toEqual([200, 'text/event-stream']);
+    clean.push('id: 1\ndata: one\n\n');
+    expect((await client.waitForEvents(1))[0]).toMatchObject({ id: '1', data: 'one' });
+    clean.push('data: t');
+    clean.push('wo\n\n');
+    clean.end();
+    expect(await client.ended).toBe('end');
+    expect(client.events.map((event) => event.data)).toEqual(['one', 'two']);
+
+    const cut = body();
+    const broken = readEventStream(cut.response);
+    cut.fail();
+    expect(await broken.ended).toBe('error');
+  });
+
+  it('close() cancels the body', async () => {
+    const open = body();
+    const client = readEventStream(open.response);
+    open.push('data: x\n\n');
+    await client.waitForEvents(1);
+    await client.close();
+    expect(await open.cancelled).toBe('cancelled');
   });
 });

@@ -2,8 +2,7 @@ import { connect } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
+import { listen, expectEventsOneByOne, readEventStream, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reject, sse, stopReconnecting, type EventStream } from '../src/index.js';
 
@@ -20,17 +19,6 @@ async function start(app: Hono): Promise<string> {
 
 function until(condition: () => boolean): Promise<void> {
   return vi.waitFor(() => expect(condition()).toBe(true), { timeout: 10_000, interval: 5 });
-}
-
-/** Reads events from a Fetch `Response` body until `count` arrived. */
-async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, events: EventSourceMessage[], count: number): Promise<void> {
-  const decoder = new TextDecoder();
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  while (events.length < count) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    parser.feed(decoder.decode(value, { stream: true }));
-  }
 }
 
 describe('through app.request() (the Fetch path: Bun, Deno, Workers)', () => {
@@ -53,21 +41,20 @@ describe('through app.request() (the Fetch path: Bun, Deno, Workers)', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('connection')).toBeNull();
-    const events: EventSourceMessage[] = [];
-    const reader = response.body!.getReader();
-    await readEvents(reader, events, 1);
+    const client = readEventStream(response);
+    await client.waitForEvents(1);
     streams[0]!.send('second');
-    await readEvents(reader, events, 2);
-    expect(events.map((e) => e.data)).toEqual(['hello', 'second']);
+    await client.waitForEvents(2);
+    expect(client.events.map((e) => e.data)).toEqual(['hello', 'second']);
     streams[0]!.close();
-    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(await client.ended).toBe('end');
   });
 
   it('sees the client leave through the request signal', async () => {
     const streams: EventStream[] = [];
     const controller = new AbortController();
     const response = await streamingApp(streams).request('/events', { signal: controller.signal });
-    await readEvents(response.body!.getReader(), [], 1);
+    await readEventStream(response).waitForEvents(1);
     controller.abort();
     expect(await streams[0]!.closed).toEqual({ reason: 'client' });
     expect(streams[0]!.signal.aborted).toBe(true);
@@ -76,9 +63,9 @@ describe('through app.request() (the Fetch path: Bun, Deno, Workers)', () => {
   it('sees the client leave through the body being cancelled', async () => {
     const streams: EventStream[] = [];
     const response = await streamingApp(streams).request('/events');
-    const reader = response.body!.getReader();
-    await readEvents(reader, [], 1);
-    await reader.cancel();
+    const client = readEventStream(response);
+    await client.waitForEvents(1);
+    await client.close();
     expect(await streams[0]!.closed).toEqual({ reason: 'client' });
     expect(streams[0]!.send('late')).toBe(false);
   });
