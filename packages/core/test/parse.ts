@@ -1,3 +1,6 @@
+// A pure parser of bytes for the encoder's unit tests, not a client: no socket, no request.
+// The repository's SSE client is @sse/conformance's, which depends on @sse/core; the core's own
+// tests cannot take it as a dependency without a cycle, and need nothing more than this.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface Parsed {
