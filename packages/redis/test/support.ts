@@ -250,8 +250,9 @@ export async function startPausableProxy(redisPort: number): Promise<{ url: stri
       socket.on('error', () => {});
     }
     upstream.on('close', () => upstreams.delete(upstream));
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Plain `data` handlers, not pipe(): a pipe resumes its source on the destination's `drain`.
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
