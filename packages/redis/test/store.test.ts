@@ -215,6 +215,11 @@ describe('createRedisStore: options and faults', () => {
       { stream: 'x', maxAgeMs: Number.NaN },
       { stream: 'x', offlineTimeoutMs: -1 },
       { stream: 'x', offlineTimeoutMs: Number.POSITIVE_INFINITY },
+      { stream: 'x', commandTimeoutMs: 0 },
+      { stream: 'x', commandTimeoutMs: Number.NaN },
+      { stream: 'x', commandTimeoutMs: Number.POSITIVE_INFINITY },
+      { stream: 'x', maxPendingPublishes: 0 },
+      { stream: 'x', maxPendingPublishes: 2.5 },
     ];
     for (const options of bad) {
       expect(() => createRedisStore(options as RedisStoreOptions)).toThrow(expect.objectContaining({ name: 'SseError', code: 'ERR_SSE_OPTION' }));
