@@ -114,6 +114,7 @@ describe('@sse/redis when Redis freezes (SIGSTOP, connections up)', () => {
     // Replays fail too: on the stalled instance at once, elsewhere within the timeout, and a
     // reconnecting client's replay through the channel reports `error` instead of hanging.
     await expect(Promise.resolve(a.store.since(before.id))).rejects.toMatchObject({ reason: 'timeout' });
+    const replayAskedAt = performance.now();
     const response = await handler(new Request('http://localhost/events', { headers: { accept: 'text/event-stream', 'last-event-id': before.id } }));
     await waitFor(() => replays.length === 1);
     const replayFailedAt = performance.now();
@@ -148,7 +149,7 @@ describe('@sse/redis when Redis freezes (SIGSTOP, connections up)', () => {
     measure('freeze -> first broadcasts rejected (commandTimeoutMs 300)', firstRejectedAt - frozenAt);
     measure('freeze -> broadcasting instance reports down', aDownAt - frozenAt);
     measure('freeze -> listening-only instance reports down (XREAD block 5000 + 300)', bDownAt - frozenAt);
-    measure('freeze -> replay through the channel reports error', replayFailedAt - frozenAt);
+    measure('replay asked during the freeze -> the channel reports error', replayFailedAt - replayAskedAt);
     measure('SIGCONT -> up (broadcasting / listening instance)', Math.max(aUpAt, bUpAt) - thawedAt);
     await channel.close();
   });
@@ -156,8 +157,11 @@ describe('@sse/redis when Redis freezes (SIGSTOP, connections up)', () => {
   it('bounds the broadcasts waiting for Redis (maxPendingPublishes): past it, publish rejects at once, until Redis has answered', async () => {
     const { server } = await redisServer();
     const a = instance({ url: server.url, stream: 'bounded', commandTimeoutMs: 1000, maxPendingPublishes: 5 }, false);
+    const closing = instance({ url: server.url, stream: 'bounded' });
     await a.store.publish({ data: 'warm-up', json: false }); // connected, Redis's clock measured
+    await waitFor(() => isUp(closing.statuses));
     await server.pause();
+    await closing.store.close(); // does not wait for the frozen Redis to answer QUIT
     let firstFiveSettled = 0;
     const firstFive = Array.from({ length: 5 }, (_, i) =>
       a.store.publish({ data: `pending-${i}`, json: false }).finally(() => firstFiveSettled++),

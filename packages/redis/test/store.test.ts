@@ -248,7 +248,7 @@ describe('createRedisStore: options and faults', () => {
     const channel = createChannel({ store: a, onError: (error) => channelErrors.push(error) });
     const broadcast = channel.broadcast('lost');
     await expect(broadcast).rejects.toBeInstanceOf(SseRedisUnavailableError);
-    await expect(broadcast).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_UNAVAILABLE' });
+    await expect(broadcast).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_UNAVAILABLE', reason: 'offline' });
     expect(channelErrors[0]).toBeInstanceOf(SseRedisUnavailableError);
     await expect(Promise.resolve(a.since('1-0'))).rejects.toBeInstanceOf(SseError);
     await waitFor(() => statuses.length > 0);
