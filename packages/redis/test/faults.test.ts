@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisStore, SseRedisUnavailableError, type RedisStore, type RedisStoreOptions, type RedisStoreStatus, type StoreGap } from '../src/index.js';
 import { startRedisServer, type RedisServer } from '../src/testing.js';
-import { startPausableProxy, waitFor } from './support.js';
+import { startLaggingProxy, startPausableProxy, waitFor } from './support.js';
 
 // Redis under faults, at the store level: each test starts its own redis-server (freezing or
 // restarting one must not touch the others' data), runs two or three store instances on it as
@@ -222,6 +222,45 @@ describe('@sse/redis when a reader falls behind the trimmed history', () => {
     expect(a.gaps()).toEqual([]);
     console.log(`[measure] trimmed: ${ids.length} published, ${ids.length - before.length - kept.length} missed, 1 gap reported`);
     measure('reader resumes -> gap reported and caught up', detectedAt - pausedAt);
+  });
+});
+
+describe('@sse/redis when a reader lags behind Redis the whole time', () => {
+  it('announces every jump with a gap naming both ends, and never skips ahead silently', async () => {
+    // The issue's setup: every answer to the reader arrives 200 ms late while another instance
+    // broadcasts 1,000 events with maxLen 100. How many jumps happen depends on the machine's
+    // speed (the paused-reader test above is the deterministic one); that each is announced does not.
+    const { server } = await redisServer();
+    const stream = 'lagging';
+    const lag = await startLaggingProxy(server.port, 200);
+    cleanups.push(() => lag.close());
+    const a = instance({ url: server.url, stream, maxLen: 100 }, false);
+    const slow = instance({ url: lag.url, stream, maxLen: 100 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await a.store.publish({ data: String(i), json: false })).id);
+    await waitFor(() => slow.events().length === 5);
+    for (let i = 5; i < 1005; i++) ids.push((await a.store.publish({ data: String(i), json: false })).id);
+    await waitFor(() => slow.events().at(-1)?.id === ids.at(-1));
+    const unannounced: string[] = [];
+    let previous = -1;
+    let announced: StoreGap | undefined;
+    for (const entry of slow.log) {
+      if ('gap' in entry) {
+        if (announced !== undefined) unannounced.push(`two gaps in a row after ${ids[previous]}`);
+        announced = entry.gap;
+        continue;
+      }
+      const index = ids.indexOf(entry.event.id);
+      const jumped = index !== previous + 1;
+      const matches = announced !== undefined && announced.reason === 'trimmed' && announced.after === ids[previous] && announced.resumeFrom === entry.event.id;
+      if (jumped && !matches) unannounced.push(`${ids[previous]} -> ${entry.event.id} (gap: ${JSON.stringify(announced)})`);
+      if (!jumped && announced !== undefined) unannounced.push(`a gap before ${entry.event.id}, which followed on`);
+      announced = undefined;
+      previous = index;
+    }
+    expect(unannounced).toEqual([]);
+    const delivered = slow.events().length;
+    console.log(`[measure] lagging reader: ${ids.length} published, ${delivered} delivered, ${ids.length - delivered} missed, ${slow.gaps().length} gaps reported, 0 silent`);
   });
 });
 
