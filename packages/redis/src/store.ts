@@ -332,7 +332,11 @@ class RedisStreamStore implements RedisStore {
           return pending;
         });
       } catch (error) {
-        throw this.#failure('XADD', error);
+        const failure = this.#failure('XADD', error);
+        // Refused as late although Redis answered: the two clocks moved apart (a clock step on
+        // either side). Measure again before the next broadcast.
+        if (failure instanceof SseRedisUnavailableError && isReplyError(error)) this.#clock = undefined;
+        throw failure;
       }
       if (id === null) throw new SseError('ERR_SSE_REDIS', `XADD on stream "${this.stream}" returned no id`);
       if (this.#maxAgeMs !== undefined) {
