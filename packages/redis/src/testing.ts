@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,15 @@ export interface RedisServer {
   readonly port: number;
   /** Its data directory (a fresh temporary directory, removed by `stop()`). */
   readonly dir: string;
+  /** The process id of the running `redis-server`; `undefined` after `kill()` or `stop()`. */
+  readonly pid: number | undefined;
+  /**
+   * Freezes it (SIGSTOP): its connections stay open and it answers nothing, as a Redis stuck in a
+   * long command, a swapping host or a VM pause would. Resolves once the signal was sent.
+   */
+  pause(): Promise<void>;
+  /** Lets a paused server run again (SIGCONT); what it was sent meanwhile is then executed. */
+  resume(): Promise<void>;
   /** Stops it abruptly (SIGKILL), as a crash would. Resolves once the process has exited. */
   kill(): Promise<void>;
   /** Starts it again after `kill()`, on the same port and data directory. */
@@ -67,13 +76,29 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
   }
   let stopped = false;
+  let paused = false;
+  const signal = (name: 'SIGSTOP' | 'SIGCONT'): Promise<void> => {
+    if (child === undefined) {
+      return Promise.reject(new SseError('ERR_SSE_REDIS_SERVER_STOPPED', 'redis-server is not running; restart() or start a new one first'));
+    }
+    const { pid } = child;
+    child.kill(name);
+    paused = name === 'SIGSTOP';
+    return paused && pid !== undefined ? stoppedForSure(pid) : Promise.resolve();
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
+    get pid() {
+      return child?.pid;
+    },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async kill() {
-      if (child !== undefined) await terminate(child, 'SIGKILL');
+      if (child !== undefined) await terminate(child, 'SIGKILL', paused);
       child = undefined;
+      paused = false;
     },
     async restart() {
       if (stopped) throw new SseError('ERR_SSE_REDIS_SERVER_STOPPED', 'this redis-server was stopped; start a new one with startRedisServer()');
@@ -83,8 +108,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (child !== undefined) await terminate(child, 'SIGTERM');
+      if (child !== undefined) await terminate(child, 'SIGTERM', paused);
       child = undefined;
+      paused = false;
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -139,7 +165,7 @@ function launch(command: string, port: number, dir: string, appendOnly: boolean,
   });
 }
 
-function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+function terminate(child: ChildProcess, signal: NodeJS.Signals, paused: boolean): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -149,7 +175,28 @@ function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
       resolve();
     });
     child.kill(signal);
+    // A stopped process only acts on SIGTERM once it runs again.
+    if (paused) child.kill('SIGCONT');
   });
+}
+
+/**
+ * A signal is delivered asynchronously: on Linux, waits (at most a second) until the process is
+ * seen stopped, so that nothing sent after `pause()` resolves can still be executed.
+ */
+async function stoppedForSure(pid: number): Promise<void> {
+  const deadline = Date.now() + 1000;
+  while (Date.now() < deadline) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return; // not Linux (or already gone): nothing more to wait for
+    }
+    // `pid (comm) state …`; the name may hold spaces and parentheses, the state follows the last `)`.
+    if (/^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 function freePort(): Promise<number> {

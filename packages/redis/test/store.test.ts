@@ -215,6 +215,11 @@ describe('createRedisStore: options and faults', () => {
       { stream: 'x', maxAgeMs: Number.NaN },
       { stream: 'x', offlineTimeoutMs: -1 },
       { stream: 'x', offlineTimeoutMs: Number.POSITIVE_INFINITY },
+      { stream: 'x', commandTimeoutMs: 0 },
+      { stream: 'x', commandTimeoutMs: Number.NaN },
+      { stream: 'x', commandTimeoutMs: Number.POSITIVE_INFINITY },
+      { stream: 'x', maxPendingPublishes: 0 },
+      { stream: 'x', maxPendingPublishes: 2.5 },
     ];
     for (const options of bad) {
       expect(() => createRedisStore(options as RedisStoreOptions)).toThrow(expect.objectContaining({ name: 'SseError', code: 'ERR_SSE_OPTION' }));
@@ -243,7 +248,7 @@ describe('createRedisStore: options and faults', () => {
     const channel = createChannel({ store: a, onError: (error) => channelErrors.push(error) });
     const broadcast = channel.broadcast('lost');
     await expect(broadcast).rejects.toBeInstanceOf(SseRedisUnavailableError);
-    await expect(broadcast).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_UNAVAILABLE' });
+    await expect(broadcast).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_UNAVAILABLE', reason: 'offline' });
     expect(channelErrors[0]).toBeInstanceOf(SseRedisUnavailableError);
     await expect(Promise.resolve(a.since('1-0'))).rejects.toBeInstanceOf(SseError);
     await waitFor(() => statuses.length > 0);

@@ -205,3 +205,47 @@ export async function startLaggingProxy(
     },
   };
 }
+
+/**
+ * A TCP proxy in front of Redis that can hold back what Redis sends: `pause()` stops reading
+ * Redis's answers (they wait, in order, in the socket buffers), `resume()` lets them through. An
+ * instance behind it stalls with its connections up, as if its host were frozen, while the others
+ * carry on.
+ */
+export async function startPausableProxy(redisPort: number): Promise<{ url: string; pause(): void; resume(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const upstreams = new Set<Socket>();
+  let paused = false;
+  const server = createNetServer((client) => {
+    const upstream = connect(redisPort, '127.0.0.1');
+    if (paused) upstream.pause();
+    upstreams.add(upstream);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    upstream.on('close', () => upstreams.delete(upstream));
+    // Plain `data` handlers, not pipe(): a pipe resumes its source on the destination's `drain`.
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    pause() {
+      paused = true;
+      for (const upstream of upstreams) upstream.pause();
+    },
+    resume() {
+      paused = false;
+      for (const upstream of upstreams) upstream.resume();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

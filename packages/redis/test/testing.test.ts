@@ -64,6 +64,35 @@ describe('startRedisServer (@sse/redis/testing)', () => {
     }
   });
 
+  it('pause() freezes it with its connections open (SIGSTOP), resume() lets it answer again; pid names the process', async () => {
+    const server = await startRedisServer();
+    try {
+      const pid = server.pid!;
+      expect(pid).toBeTypeOf('number');
+      expect(process.kill(pid, 0)).toBe(true); // that process exists
+      const client = new Redis(server.url);
+      expect(await client.ping()).toBe('PONG');
+      await server.pause();
+      let answered = false;
+      const pong = client.ping().then((reply) => {
+        answered = true;
+        return reply;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      expect(client.status).toBe('ready'); // the connection stays up
+      await server.resume();
+      expect(await pong).toBe('PONG');
+      client.disconnect();
+      await server.pause();
+    } finally {
+      await server.stop(); // also stops a paused server
+    }
+    expect(server.pid).toBeUndefined();
+    expect(await ping(server.url)).toBe('ECONNREFUSED');
+    await expect(server.pause()).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_SERVER_STOPPED' });
+  });
+
   it('says how to install redis-server when the binary is missing', async () => {
     const attempt = startRedisServer({ command: '/nonexistent/redis-server' });
     await expect(attempt).rejects.toMatchObject({ name: 'SseError', code: 'ERR_SSE_REDIS_SERVER_NOT_FOUND' });
