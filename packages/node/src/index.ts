@@ -1,3 +1,4 @@
 export * from '@sse/core';
 export { createNodeSink, isConnectionError, writeRejection, type NodeRequest, type NodeResponse } from './sink.js';
+export { waitForTurn } from './pipelining.js';
 export { serveNodeRequest, sse, type NodeSseOptions } from './serve.js';
