@@ -1,6 +1,6 @@
 import type { Context, Env, Handler } from 'hono';
 import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler, type WebRuntimeInfo } from '@sse/core';
-import { waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node';
+import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node';
 
 export * from '@sse/core';
 
@@ -12,7 +12,8 @@ export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
  * `ReadableStream` with backpressure; the stream closes when the request's signal aborts or the
  * body is cancelled (whichever the runtime reports: `@hono/node-server`, Bun, Deno, Workers).
  * On `@hono/node-server`, a request pipelined behind an unfinished response waits for its turn
- * before anything runs (see `waitForTurn` in `@sse/node`).
+ * before anything runs, and a GET stream's client that half-closes its connection has left (see
+ * `waitForTurn` and `closeOnClientFin` in `@sse/node`).
  */
 export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
@@ -20,11 +21,17 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
 ): Handler<H> {
   return (c) => {
     const env = c.env as NodeServerEnv | undefined;
-    const turn = env?.incoming === undefined || env.outgoing === undefined ? true : waitForTurn(env.incoming, env.outgoing);
-    if (turn === true) return serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
-    return turn.then((ready) =>
-      ready ? serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c)) : clientClosedRequest(),
-    );
+    const incoming = env?.incoming;
+    const outgoing = env?.outgoing;
+    if (incoming === undefined || outgoing === undefined) return serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+    // On @hono/node-server: Node's own request and response, for what only they can tell.
+    const serve = async (): Promise<Response> => {
+      const response = await serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+      if (response.headers.get('content-type')?.startsWith('text/event-stream') === true) closeOnClientFin(incoming, outgoing);
+      return response;
+    };
+    const turn = waitForTurn(incoming, outgoing);
+    return turn === true ? serve() : turn.then((ready) => (ready ? serve() : clientClosedRequest()));
   };
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { SseError, SseHeadersSentError, type Rejection, type SseSink } from '@sse/core';
+import { closeOnClientFin } from './client-fin.js';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -28,6 +29,10 @@ function responseState(res: NodeResponse): string | undefined {
  *   every event immediately;
  * - the client is gone when the *response* closes (never the request: a POST stream's request
  *   ends as soon as its body is read);
+ * - on HTTP/1.x Node decides `Connection` from the request (`Connection: close` and HTTP/1.0 get
+ *   `close`, and the socket closes after `stream.close()`); a `Connection: keep-alive` given in the
+ *   headers (the core's default) is not forced on them;
+ * - on HTTP/1.x the client's FIN on a GET stream counts as the client leaving (`closeOnClientFin`);
  * - on HTTP/2 no hop-by-hop header is sent;
  * - errors after a client reset end in the close path, never as an unhandled `error` event.
  */
@@ -86,6 +91,13 @@ class NodeSink implements SseSink {
       // An event stream is long-lived and bursty: no socket timeout, no Nagle delay.
       (this.#req as IncomingMessage).socket?.setTimeout(0);
       (this.#req as IncomingMessage).socket?.setNoDelay(true);
+      // Node sends `Connection: keep-alive` itself when the client allows it; forcing it would keep
+      // open a socket the client asked to close (`Connection: close`, HTTP/1.0), and leave an
+      // HTTP/1.0 body, which only the close delimits, without an end.
+      if (headers.connection?.toLowerCase() === 'keep-alive') {
+        const { connection: _forced, ...rest } = headers;
+        headers = rest;
+      }
     }
     if (!isHttp2 && res.getHeaderNames().length === 0) {
       // Nothing set earlier: hand the headers over in one go, so Node keeps no per-response header map.
@@ -105,6 +117,7 @@ class NodeSink implements SseSink {
     else (res as ServerResponse).writeHead(status);
     // Compression middleware adds flush() before any handler runs.
     this.#flushes = typeof response.flush === 'function';
+    if (!isHttp2) closeOnClientFin(this.#req, res);
     this.#writable = !res.destroyed;
   }
 
