@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { NodeRequest, NodeResponse } from './sink.js';
 
 /**
@@ -14,9 +15,8 @@ import type { NodeRequest, NodeResponse } from './sink.js';
  * half-close after its body and still read.
  */
 export function closeOnClientFin(req: NodeRequest, res: NodeResponse): void {
-  if (req.httpVersionMajor !== 1 || (req.method !== 'GET' && req.method !== 'HEAD')) return;
-  const socket = (req as IncomingMessage).socket as IncomingMessage['socket'] | null;
-  if (socket === null || res.destroyed || res.writableFinished) return;
+  const socket = finSocket(req);
+  if (socket === undefined || res.destroyed || res.writableFinished) return;
   if (socket.readableEnded) {
     res.destroy();
     return;
@@ -28,4 +28,10 @@ export function closeOnClientFin(req: NodeRequest, res: NodeResponse): void {
   // A response always emits 'close' (after it finished, or when the connection died); the socket
   // may then carry the next keep-alive request, whose FIN is none of this response's business.
   res.once('close', () => socket.removeListener('end', onFin));
+}
+
+/** Internal: the socket whose FIN means the client left (a `GET` or `HEAD` on HTTP/1.x), if any. */
+export function finSocket(req: NodeRequest): Socket | undefined {
+  if (req.httpVersionMajor !== 1 || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
+  return (req as IncomingMessage).socket ?? undefined;
 }

@@ -187,6 +187,30 @@ describe('closeOnClientFin: a half-closed client on a server with httpAllowHalfO
   });
 });
 
+describe('the sink on a keep-alive socket', () => {
+  it('streams that end one after another on one socket leave no FIN listener behind', async () => {
+    const endListeners: number[] = [];
+    const url = await start(
+      sse(
+        (stream, req) => {
+          endListeners.push(req.socket.listenerCount('end'));
+          stream.send(`run ${endListeners.length}`);
+          stream.close();
+        },
+        { keepAlive: false },
+      ),
+    );
+    const client = await raw(url, get());
+    for (let run = 2; run <= 12; run++) {
+      await until(() => client.received().includes(`data: run ${run - 1}`) && /\r\n0\r\n\r\n$/.test(client.received()));
+      client.socket.write(get());
+    }
+    await until(() => client.received().includes('data: run 12'));
+    expect(new Set(endListeners).size).toBe(1);
+    expect(client.closed()).toBe(false);
+  });
+});
+
 describe('Connection header on HTTP/1.x', () => {
   it('a Connection: keep-alive given in headers is not forced on a client that asked for close', async () => {
     const url = await start(
