@@ -458,6 +458,33 @@ export async function connectRawSocket(url: string, options: RawSocketOptions = 
   return client;
 }
 
+/** A bare TCP exchange: {@link rawExchange}. */
+export interface RawExchange {
+  readonly socket: Socket;
+  /** Everything received so far, as latin1 text (heads, bodies, several responses in a row). */
+  received(): string;
+}
+
+/**
+ * Connects, writes exactly `bytes` (several pipelined requests, a request with `Connection:
+ * close`, an HTTP/1.0 request…) and keeps everything the server answers, without parsing: for
+ * what happens to a connection rather than to one event stream. Resolves once the bytes are written.
+ */
+export function rawExchange(url: string, bytes: string | Uint8Array): Promise<RawExchange> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = netConnect(Number(target.port), target.hostname, () => {
+      socket.off('error', reject);
+      socket.on('error', () => undefined); // a reset after the exchange is what some tests cause on purpose
+      socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+      resolve({ socket, received: () => Buffer.concat(chunks).toString('latin1') });
+    });
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', reject);
+  });
+}
+
 /** An event stream read over cleartext HTTP/2 with `node:http2`. */
 export class Http2EventStreamClient extends EventCollector {
   status = 0;

@@ -3,6 +3,7 @@ export { listen } from './listen.js';
 export {
   WAIT_MS,
   connectRawSocket,
+  rawExchange,
   expectEventsOneByOne,
   openEventStream,
   readEventStream,
@@ -15,6 +16,7 @@ export {
   type EventStreamClient,
   type EventStreamRequestInit,
   type RawSocketOptions,
+  type RawExchange,
   type ReceivedEvents,
   type ReceivedMessage,
   type ResponseEventStreamClient,

@@ -1,5 +1,6 @@
 import type { Context, Env, Handler } from 'hono';
 import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler, type WebRuntimeInfo } from '@sse/core';
+import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node';
 
 export * from '@sse/core';
 
@@ -10,17 +11,41 @@ export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
  * A Hono handler that opens an event stream and calls `handler(stream, c)`. The body is a
  * `ReadableStream` with backpressure; the stream closes when the request's signal aborts or the
  * body is cancelled (whichever the runtime reports: `@hono/node-server`, Bun, Deno, Workers).
+ * On `@hono/node-server`, a request pipelined behind an unfinished response waits for its turn
+ * before anything runs, and a GET stream's client that half-closes its connection has left (see
+ * `waitForTurn` and `closeOnClientFin` in `@sse/node`).
  */
 export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
   options: HonoSseOptions<H> = {},
 ): Handler<H> {
-  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+  return (c) => {
+    const env = c.env as NodeServerEnv | undefined;
+    const incoming = env?.incoming;
+    const outgoing = env?.outgoing;
+    if (incoming === undefined || outgoing === undefined) return serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+    // On @hono/node-server: Node's own request and response, for what only they can tell.
+    const serve = async (): Promise<Response> => {
+      const response = await serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+      if (response.headers.get('content-type')?.startsWith('text/event-stream') === true) closeOnClientFin(incoming, outgoing);
+      return response;
+    };
+    const turn = waitForTurn(incoming, outgoing);
+    return turn === true ? serve() : turn.then((ready) => (ready ? serve() : clientClosedRequest()));
+  };
+}
+
+/**
+ * What a pipelined request whose client left before its turn answers: nobody receives it (the
+ * connection is closed); the status is nginx's "client closed request", for access logs.
+ */
+function clientClosedRequest(): Response {
+  return new Response(null, { status: 499 });
 }
 
 interface NodeServerEnv {
-  incoming?: { socket?: { remoteAddress?: string } };
-  outgoing?: { destroy(): void };
+  incoming?: NodeRequest;
+  outgoing?: NodeResponse;
 }
 
 /**

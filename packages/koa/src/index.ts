@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { createNodeSink, isConnectionError } from '@sse/node';
+import { createNodeSink, isConnectionError, waitForTurn } from '@sse/node';
 import { serveEventStream, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
 
 export * from '@sse/core';
@@ -17,6 +17,12 @@ export function sse<E extends EventMap = EventMap>(
   options: KoaSseOptions = {},
 ): Middleware {
   return async (ctx) => {
+    const turn = waitForTurn(ctx.req, ctx.res);
+    if (turn !== true && !(await turn)) {
+      // The client left while this pipelined request waited: there is nobody to answer.
+      ctx.respond = false;
+      return;
+    }
     await serveEventStream<[Context], E>(
       {
         lastEventIdHeader: ctx.get('last-event-id') || undefined,

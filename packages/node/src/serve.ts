@@ -1,19 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serveEventStream, type EventMap, type EventStream, type ServeOptions, type SseHandler } from '@sse/core';
+import { waitForTurn } from './pipelining.js';
 import { createNodeSink, writeRejection, type NodeRequest, type NodeResponse } from './sink.js';
 
 /**
  * Serves one Node request as an event stream: the flow `@sse/express` and `@sse/koa` share.
  * `args` are what the handler receives after the stream. Resolves with the stream, or
- * `undefined` when `authorize` rejected the request.
+ * `undefined` when `authorize` rejected the request. A request pipelined behind an unfinished
+ * response waits for its turn first (see `waitForTurn`), and resolves `undefined` if the
+ * connection closes before.
  */
-export function serveNodeRequest<Args extends unknown[], E extends EventMap = EventMap>(
+export async function serveNodeRequest<Args extends unknown[], E extends EventMap = EventMap>(
   req: NodeRequest,
   res: NodeResponse,
   args: Args,
   handler: SseHandler<Args, E>,
   options: ServeOptions<Args> = {},
 ): Promise<EventStream<E> | undefined> {
+  const turn = waitForTurn(req, res);
+  if (turn !== true && !(await turn)) return undefined;
   return serveEventStream<Args, E>(
     {
       lastEventIdHeader: req.headers['last-event-id'],

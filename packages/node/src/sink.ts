@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import { SseError, SseHeadersSentError, type Rejection, type SseSink } from '@sse/core';
+import { finSocket } from './client-fin.js';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -28,6 +30,11 @@ function responseState(res: NodeResponse): string | undefined {
  *   every event immediately;
  * - the client is gone when the *response* closes (never the request: a POST stream's request
  *   ends as soon as its body is read);
+ * - on HTTP/1.x Node decides `Connection` from the request (`Connection: close` and HTTP/1.0 get
+ *   `close`, and the socket closes after `stream.close()`); a `Connection: keep-alive` given in the
+ *   headers (the core's default) is not forced on them;
+ * - on HTTP/1.x the client's FIN on a GET or HEAD stream counts as the client leaving (as
+ *   `closeOnClientFin` does);
  * - on HTTP/2 no hop-by-hop header is sent;
  * - errors after a client reset end in the close path, never as an unhandled `error` event.
  */
@@ -43,6 +50,8 @@ class NodeSink implements SseSink {
   readonly #req: NodeRequest;
   readonly #res: NodeResponse;
   #drainListener: (() => void) | undefined;
+  // The socket whose FIN ends the stream (see closeOnClientFin), watched with #gone itself.
+  #finSocket: Socket | undefined;
   // Own flags instead of reading the response on every write: Express gives each response a hidden
   // class of its own, so every property read on it is a slow, megamorphic lookup.
   #writable = false;
@@ -69,6 +78,8 @@ class NodeSink implements SseSink {
     this.#res.removeListener('close', this.#gone);
     if (this.#drainListener !== undefined) this.#res.removeListener('drain', this.#drainListener);
     this.#res.removeListener('error', this.#gone);
+    this.#finSocket?.removeListener('end', this.#gone);
+    this.#finSocket = undefined;
   }
 
   open(status: number, headers: Record<string, string>): void {
@@ -86,6 +97,13 @@ class NodeSink implements SseSink {
       // An event stream is long-lived and bursty: no socket timeout, no Nagle delay.
       (this.#req as IncomingMessage).socket?.setTimeout(0);
       (this.#req as IncomingMessage).socket?.setNoDelay(true);
+      // Node sends `Connection: keep-alive` itself when the client allows it; forcing it would keep
+      // open a socket the client asked to close (`Connection: close`, HTTP/1.0), and leave an
+      // HTTP/1.0 body, which only the close delimits, without an end.
+      if (headers.connection?.toLowerCase() === 'keep-alive') {
+        const { connection: _forced, ...rest } = headers;
+        headers = rest;
+      }
     }
     if (!isHttp2 && res.getHeaderNames().length === 0) {
       // Nothing set earlier: hand the headers over in one go, so Node keeps no per-response header map.
@@ -106,6 +124,12 @@ class NodeSink implements SseSink {
     // Compression middleware adds flush() before any handler runs.
     this.#flushes = typeof response.flush === 'function';
     this.#writable = !res.destroyed;
+    const socket = isHttp2 ? undefined : finSocket(this.#req);
+    if (socket !== undefined && this.#writable) {
+      // A GET stream's client that half-closed has left; the same as closeOnClientFin, without a closure per stream.
+      if (socket.readableEnded) this.#gone();
+      else (this.#finSocket = socket).on('end', this.#gone);
+    }
   }
 
   write(chunk: Uint8Array): boolean {
