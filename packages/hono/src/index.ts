@@ -1,7 +1,8 @@
 import type { Context, Env, Handler } from 'hono';
-import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler, type WebRuntimeInfo } from '@sse/core';
+import { serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
+import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 
-export * from '@sse/core';
+export * from '@sse/core/user-api';
 
 /** Options of the Hono `sse()`: stream options plus `authorize` and `onError`, which get `c`. */
 export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
@@ -15,7 +16,7 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
   options: HonoSseOptions<H> = {},
 ): Handler<H> {
-  return (c) => serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+  return (c) => serveWebRequest<[Context<H>], E>({ request: c.req.raw, args: [c], handler, options, runtime: runtimeInfo(c) });
 }
 
 interface NodeServerEnv {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { SseError, SseHeadersSentError, type Rejection, type SseSink } from '@sse/core';
+import { SseError, SseHeadersSentError, type Rejection } from '@sse/core';
+import type { SseSink } from '@sse/core/adapter';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
