@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as AdapterEntry from '../src/adapter.js';
+import type * as UserEntry from '../src/index.js';
 import { parseText } from './parse.js';
 
-type UserApi = typeof import('../src/index.js');
-type AdapterApi = typeof import('../src/adapter.js');
+type UserApi = typeof UserEntry;
+type AdapterApi = typeof AdapterEntry;
 interface Copy {
   core: UserApi;
   adapter: AdapterApi;
