@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createChannel, createFetchHandler, createStreamRegistry, SseError, SseFormatError, type EventStream, type LifecycleEntry } from '../src/index.js';
+import { CLOSE_REASONS, createChannel, createFetchHandler, createStreamRegistry, SseError, SseFormatError, type EventStream, type LifecycleEntry } from '../src/index.js';
 import { acceptsEventStream, createEventStream, requestFacts, serveEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
@@ -181,6 +181,14 @@ describe('createStreamRegistry', () => {
     expect(counters.bytesWritten).toBeGreaterThan(20);
     expect(registry.toPrometheus()).toMatch(/^sse_streams_opened_total 1$/m);
     expect(registry.toPrometheus('app')).toMatch(/^app_streams_closed_total\{reason="client"\} 1$/m);
+  });
+
+  it('counts and exports every reason of CLOSE_REASONS, from the one list', () => {
+    const registry = createStreamRegistry();
+    expect(Object.keys(registry.counters().closedBy)).toEqual([...CLOSE_REASONS]);
+    const exported = [...registry.toPrometheus().matchAll(/^sse_streams_closed_total\{reason="([^"]+)"\} 0$/gm)].map((match) => match[1]);
+    expect(exported).toEqual([...CLOSE_REASONS]);
+    expect(CLOSE_REASONS).toEqual(['client', 'server', 'slow-client', 'error', 'shutdown', 'lifetime', 'stalled']);
   });
 
   it('reports lifecycle entries to the hook, and a throwing hook changes nothing', async () => {
