@@ -35,11 +35,6 @@ export class Queue<T> {
     return this.#items.slice(this.#head + Math.max(0, start)) as T[];
   }
 
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
-
   #compact(): void {
     if (this.#head === this.#items.length) {
       this.#items = [];
