@@ -20,5 +20,4 @@ describe('Queue (the byte queue of streams and the memory store history)', () =>
     expect(queue.shift()).toBeUndefined();
     expect(expected).toBe(next);
   });
-
 });
