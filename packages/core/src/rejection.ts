@@ -22,7 +22,6 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
-  405: 'Method Not Allowed',
   406: 'Not Acceptable',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
