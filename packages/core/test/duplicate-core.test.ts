@@ -26,6 +26,7 @@ let workDir: string;
 let esm: Copy;
 let cjs: Copy;
 let other: Copy;
+let sameProtocol: Copy;
 
 async function buildCopy(srcDir: string, outDir: string, formats: Array<'esm' | 'cjs'>, copyVersion: string): Promise<void> {
   await build({
@@ -54,6 +55,8 @@ beforeAll(async () => {
   expect(protocol).toContain('export const PROTOCOL_VERSION = 1;');
   writeFileSync(protocolFile, protocol.replace('export const PROTOCOL_VERSION = 1;', 'export const PROTOCOL_VERSION = 2;'));
   await buildCopy(otherSrc, join(workDir, 'other-dist'), ['esm'], OTHER_VERSION);
+  // Another version that speaks the same protocol.
+  await buildCopy(join(packageDir, 'src'), join(workDir, 'same-dist'), ['esm'], '9.9.9-same');
 
   const load = async (dir: string): Promise<Copy> => ({
     core: (await import(pathToFileURL(join(dir, 'index.js')).href)) as UserApi,
@@ -61,6 +64,7 @@ beforeAll(async () => {
   });
   esm = await load(dist);
   other = await load(join(workDir, 'other-dist'));
+  sameProtocol = await load(join(workDir, 'same-dist'));
   const require = createRequire(join(dist, 'index.cjs'));
   cjs = { core: require('./index.cjs') as UserApi, adapter: require('./adapter.cjs') as AdapterApi };
 }, 60_000);
@@ -125,6 +129,11 @@ describe('two copies of @sse/core in one process', () => {
 
   it('a CJS stream works with an ESM channel and registry', async () => {
     await fanOut(cjs, esm);
+  });
+
+  it('another version that speaks the same protocol works with this one, both ways', async () => {
+    await fanOut(sameProtocol, cjs);
+    await fanOut(esm, sameProtocol);
   });
 
   it('a copy with another protocol refuses a stream, naming both copies', async () => {
