@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttp2Server } from 'node:http2';
-import { serveEventStream, type SseSink } from '@sse/core';
+import { requestFacts, serveEventStream, type SseSink } from '@sse/core/adapter';
 import { listen, type ConformanceHandler, type ConformanceOptions, type ConformanceTarget } from '../src/index.js';
 
 /** Ways a sink can be wrong that real adapters have shipped with. */
@@ -46,19 +46,16 @@ function createTestSink(req: IncomingMessage, res: ServerResponse, flaw: Flaw): 
 
 function adapter(flaw: Flaw): (handler: ConformanceHandler, options: ConformanceOptions) => (req: IncomingMessage, res: ServerResponse) => void {
   return (handler, options) => (req, res) => {
-    void serveEventStream(
-      {
-        lastEventIdHeader: req.headers['last-event-id'],
-        url: req.url,
-        createSink: () => createTestSink(req, res, flaw),
-        reject: (rejection) => {
-          res.writeHead(rejection.status, rejection.headers).end(rejection.body);
-        },
+    void serveEventStream({
+      request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
+      createSink: () => createTestSink(req, res, flaw),
+      respond: (rejection) => {
+        res.writeHead(rejection.status, rejection.headers).end(rejection.body);
       },
-      [],
+      args: [],
       handler,
       options,
-    );
+    });
   };
 }
 

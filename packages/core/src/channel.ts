@@ -1,14 +1,18 @@
+import { checkOption } from './check-option.js';
 import { SseError, SseFormatError } from './errors.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
+import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
+import { toEventFields } from './send-argument.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
-import { kOffClose, kOnClose, kReplayed, kWriteFrame, toEventFields, type AnyEventStream, type EventMap, type SendableData, type StreamEvent } from './stream.js';
+import type { AnyEventStream, EventMap, MessageData, SendableData, StreamEvent } from './stream-types.js';
 
-/** A channel event as filters see it: `data` is the value that was broadcast. */
-export interface ChannelMessage<E extends EventMap = EventMap> {
-  id: string;
-  event: (keyof E & string) | undefined;
-  data: unknown;
-}
+/**
+ * A channel event as filters and `recent()` see it: `data` is the value that was broadcast, typed
+ * by the channel's event map (`event` is `undefined` for events sent without a name, `message`).
+ */
+export type ChannelMessage<E extends EventMap = EventMap> =
+  | { [K in keyof E & string]: { id: string; event: K; data: E[K] } }[keyof E & string]
+  | { id: string; event: undefined; data: MessageData<E> };
 
 /** How a subscription's replay from `Last-Event-ID` went. */
 export type ReplayResult =
@@ -20,8 +24,6 @@ export type ReplayResult =
   | { status: 'unknown'; lastEventId: string }
   /** The store failed; the subscription continues with live events. */
   | { status: 'error'; lastEventId: string; error: unknown };
-
-export type { AnyEventStream };
 
 export interface ChannelOptions {
   /**
@@ -77,7 +79,7 @@ export interface Channel<E extends EventMap = EventMap> {
 }
 
 interface Subscriber<E extends EventMap> {
-  stream: AnyEventStream;
+  stream: InternalStream;
   filter: ((message: ChannelMessage<E>) => boolean) | undefined;
   /** Live events that arrived while the replay was being read. */
   pending: ChannelEvent[] | null;
@@ -116,7 +118,9 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     return this.#subscribers.size;
   }
 
-  subscribe(stream: AnyEventStream, options: SubscribeOptions<E> = {}): () => void {
+  subscribe(candidate: AnyEventStream, options: SubscribeOptions<E> = {}): () => void {
+    // Checked once here, so the delivery loop calls the stream's internals directly.
+    const stream = streamInternals(candidate, 'channel');
     if (stream.isClosed) {
       this.#report(options.onReplay, { status: 'none' });
       return noop;
@@ -150,13 +154,11 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   }
 
   async recent(count: number): Promise<Array<ChannelMessage<E>>> {
-    if (!Number.isSafeInteger(count) || count < 1) {
-      throw new SseError('ERR_SSE_OPTION', `recent() needs a positive integer count, got ${String(count)}`);
-    }
+    checkOption.positiveInteger('recent() count', count);
     const events = (await this.#store.recent?.(count)) ?? [];
     return events.map((event) => {
       const message = this.#message(event);
-      return { id: message.id, event: message.event, data: message.data };
+      return { id: message.id, event: message.event, data: message.data } as ChannelMessage<E>;
     });
   }
 
@@ -295,7 +297,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     let parsed = false;
     return {
       id: event.id,
-      event: event.event as (keyof E & string) | undefined,
+      event: event.event,
       get data() {
         if (!parsed) {
           parsed = true;
@@ -304,7 +306,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
         }
         return data;
       },
-    };
+    } as ChannelMessage<E>;
   }
 
   #encode(event: ChannelEvent): Uint8Array {

@@ -1,8 +1,33 @@
+/**
+ * Every `code` an `SseError` thrown by the @sse packages can carry. What each one means and what to
+ * do about it is listed in the README of `@sse/core` ("Errors").
+ */
+export type SseErrorCode =
+  | 'ERR_SSE_ABORTED'
+  | 'ERR_SSE_CLIENT_GONE'
+  | 'ERR_SSE_CLOSED'
+  | 'ERR_SSE_DUPLICATE_CORE'
+  | 'ERR_SSE_FILTER_NOT_SHAREABLE'
+  | 'ERR_SSE_FORMAT'
+  | 'ERR_SSE_HEADERS_SENT'
+  | 'ERR_SSE_INTERNAL'
+  | 'ERR_SSE_OPTION'
+  | 'ERR_SSE_REDIS'
+  | 'ERR_SSE_REDIS_CLOSED'
+  | 'ERR_SSE_REDIS_ID'
+  | 'ERR_SSE_REDIS_SERVER_NOT_FOUND'
+  | 'ERR_SSE_REDIS_SERVER_PORT'
+  | 'ERR_SSE_REDIS_SERVER_RUNNING'
+  | 'ERR_SSE_REDIS_SERVER_START'
+  | 'ERR_SSE_REDIS_SERVER_STOPPED'
+  | 'ERR_SSE_REDIS_UNAVAILABLE'
+  | 'ERR_SSE_RESPONSE_STREAMING';
+
 /** Base class of every error this library throws; `code` is stable and safe to switch on. */
 export class SseError extends Error {
-  readonly code: string;
+  readonly code: SseErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: SseErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,18 +1,21 @@
-import { SseError } from './errors.js';
-import { reject, type Rejection } from './serve.js';
+import { checkOption } from './check-option.js';
+import { serializeJson } from './format.js';
 import {
-  closeEventStream,
-  formatSendArgument,
+  CORE_IDENTITY,
+  kAdmit,
+  kCloseWith,
+  kCreatedBy,
   kFinished,
   kForceAbort,
   kObserve,
-  type CloseReason,
-  type AnyEventStream,
-  type SendableData,
-  type SlowClientInfo,
-  type StreamEvent,
-} from './stream.js';
-import { serializeJson } from './format.js';
+  kTrack,
+  streamInternals,
+  type InternalStream,
+  type RegistryInternals,
+} from './internal/protocol.js';
+import { reject, type Rejection } from './rejection.js';
+import { formatSendArgument } from './send-argument.js';
+import { CLOSE_REASONS, type AnyEventStream, type CloseReason, type SendableData, type SlowClientInfo, type StreamEvent } from './stream-types.js';
 
 /** What a registry tells its `onLifecycle` hook, e.g. for logging. */
 export type LifecycleEntry =
@@ -98,38 +101,25 @@ export interface StreamRegistry {
    * that did not within `timeoutMs`.
    */
   closeAll(options?: CloseAllOptions): Promise<CloseAllResult>;
-  /** @internal Decides whether a new stream may open; returns a rejection when it may not. */
-  admit(key: string | undefined): Rejection | undefined;
-  /** @internal Starts tracking a stream that just opened. */
-  track(stream: AnyEventStream, key: string | undefined): void;
 }
 
-const REASONS: CloseReason[] = ['client', 'server', 'slow-client', 'error', 'shutdown', 'lifetime', 'stalled'];
-
 function checkLimit(name: string, value: number | undefined): number {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new SseError('ERR_SSE_OPTION', `${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
+  return value === undefined ? Number.POSITIVE_INFINITY : checkOption.positiveInteger(name, value);
 }
 
 /** Creates a registry of open streams (caps, drain, counters). */
 export function createStreamRegistry(options: StreamRegistryOptions = {}): StreamRegistry {
   const maxStreams = checkLimit('maxStreams', options.maxStreams);
   const maxPerKey = checkLimit('maxStreamsPerKey', options.maxStreamsPerKey);
-  const retryAfter = options.retryAfterSeconds ?? 5;
-  if (!Number.isSafeInteger(retryAfter) || retryAfter < 0) {
-    throw new SseError('ERR_SSE_OPTION', `retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
-  }
+  const retryAfter = checkOption.nonNegativeInteger('retryAfterSeconds', options.retryAfterSeconds ?? 5);
   const onLifecycle = options.onLifecycle;
-  const open = new Map<AnyEventStream, string | undefined>();
+  const open = new Map<InternalStream, string | undefined>();
   const perKey = new Map<string, number>();
   const counters: StreamCounters = {
     open: 0,
     opened: 0,
     closed: 0,
-    closedBy: Object.fromEntries(REASONS.map((reason) => [reason, 0])) as Record<CloseReason, number>,
+    closedBy: Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, 0])) as Record<CloseReason, number>,
     eventsWritten: 0,
     commentsWritten: 0,
     bytesWritten: 0,
@@ -156,7 +146,8 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
     return reject(status, { retryAfter });
   };
 
-  return {
+  const registry: StreamRegistry & RegistryInternals = {
+    [kCreatedBy]: CORE_IDENTITY,
     get size() {
       return open.size;
     },
@@ -177,7 +168,7 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
       };
       metric('streams_open', 'gauge', 'Event streams open now.', c.open);
       metric('streams_opened_total', 'counter', 'Event streams opened.', c.opened);
-      for (const reason of REASONS) {
+      for (const reason of CLOSE_REASONS) {
         metric('streams_closed_total', 'counter', 'Event streams closed, by reason.', c.closedBy[reason], `{reason="${reason}"}`);
       }
       metric('events_written_total', 'counter', 'Events written to connections.', c.eventsWritten);
@@ -192,13 +183,15 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
     streams() {
       return [...open.keys()];
     },
-    admit(key) {
+    [kAdmit](key) {
       if (drainStatus !== undefined) return refuse(key, drainStatus, 'draining');
       if (open.size >= maxStreams) return refuse(key, 503, 'max-streams');
       if (key !== undefined && (perKey.get(key) ?? 0) >= maxPerKey) return refuse(key, 429, 'max-streams-per-key');
       return undefined;
     },
-    track(stream, key) {
+    [kTrack](candidate, key) {
+      // The stream may come from another copy of @sse/core (the request flow's): check it speaks this protocol.
+      const stream = streamInternals(candidate, 'stream registry');
       if (stream.isClosed) return;
       const openedAt = Date.now();
       open.set(stream, key);
@@ -236,15 +229,15 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
       const started = Date.now();
       const timeoutMs = closeOptions.timeoutMs ?? 5_000;
       const status = closeOptions.status ?? 503;
-      if (status !== 503 && status !== 204) throw new SseError('ERR_SSE_OPTION', `closeAll status must be 503 or 204, got ${String(status)}`);
-      if (!(timeoutMs >= 0)) throw new SseError('ERR_SSE_OPTION', `timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+      checkOption.oneOf('closeAll status', status, [503, 204]);
+      checkOption.nonNegativeNumber('closeAll timeoutMs', timeoutMs);
       // Refuse a bad last event before anything is closed.
       if (closeOptions.event !== undefined) formatSendArgument(closeOptions.event, serializeJson);
       drainStatus = status;
       const streams = [...open.keys()];
       for (const stream of streams) {
         if (closeOptions.event !== undefined) stream.send(closeOptions.event as StreamEvent);
-        closeEventStream(stream, 'shutdown');
+        stream[kCloseWith]('shutdown');
       }
       const pending = new Set(streams);
       const finished = streams.map((stream) =>
@@ -262,4 +255,6 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
       return { closed: streams.length, forced: pending.size, durationMs: Date.now() - started };
     },
   };
+  return registry;
 }
+

@@ -1,66 +1,10 @@
-import { SseError } from './errors.js';
+import { kCloseWith, kTrack, kAdmit, registryInternals, type InternalStream } from './internal/protocol.js';
+import { isRejection, reject, type Rejection } from './rejection.js';
 import type { StreamRegistry } from './registry.js';
-import { readLastEventId } from './request.js';
+import { acceptsEventStream, readLastEventId, type RequestFacts } from './request.js';
 import type { SseSink } from './sink.js';
-import { closeEventStream, createEventStream, type EventMap, type EventStream, type EventStreamOptions } from './stream.js';
-
-/** A plain (non-stream) answer given before any event-stream header: 401, 403, 429, 503, 204… */
-export interface Rejection {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-export interface RejectInit {
-  /** Seconds the client should wait; sent as `Retry-After`. */
-  retryAfter?: number;
-  headers?: Record<string, string>;
-  /** A short text body. Defaults to the status text. Ignored for 204. */
-  body?: string;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  204: '',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  406: 'Not Acceptable',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/**
- * Builds a rejection for `authorize` (or any guard): the client gets this status instead of a
- * stream. EventSource never reconnects after a non-200 answer; 204 is the polite way to say
- * "stop reconnecting".
- */
-export function reject(status: number, init: RejectInit = {}): Rejection {
-  if (!Number.isInteger(status) || status < 200 || status > 599 || status === 200) {
-    throw new SseError('ERR_SSE_OPTION', `a rejection needs an HTTP status from 201 to 599 other than 200, got ${String(status)}`);
-  }
-  const headers: Record<string, string> = {};
-  if (init.retryAfter !== undefined) {
-    if (!Number.isSafeInteger(init.retryAfter) || init.retryAfter < 0) {
-      throw new SseError('ERR_SSE_OPTION', `retryAfter must be a non-negative integer of seconds, got ${String(init.retryAfter)}`);
-    }
-    headers['retry-after'] = String(init.retryAfter);
-  }
-  for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
-  const body = status === 204 ? '' : (init.body ?? STATUS_TEXT[status] ?? '');
-  if (body !== '' && headers['content-type'] === undefined) headers['content-type'] = 'text/plain; charset=utf-8';
-  return { status, headers, body };
-}
-
-/** Answers 204 No Content: the client's EventSource closes for good instead of reconnecting. */
-export function stopReconnecting(): Rejection {
-  return reject(204);
-}
-
-function isRejection(value: unknown): value is Rejection {
-  return value !== null && typeof value === 'object' && typeof (value as Rejection).status === 'number';
-}
+import { createEventStream } from './stream.js';
+import type { EventMap, EventStream, EventStreamOptions } from './stream-types.js';
 
 /** The handler users write: it gets the stream first, then the framework's own objects. */
 export type SseHandler<Args extends unknown[], E extends EventMap = EventMap> = (
@@ -96,33 +40,22 @@ export interface ServeOptions<Args extends unknown[]> extends Omit<EventStreamOp
   checkAccept?: boolean;
 }
 
-/** What an adapter gives `serveEventStream` about the request and response. */
+/** What an adapter tells `serveEventStream` about the request, and how to answer it. */
 export interface ServeIO {
-  /** The raw `Last-Event-ID` header value(s). */
-  lastEventIdHeader: string | readonly string[] | null | undefined;
-  /** The request URL (absolute or path + query), for the `lastEventId` query parameter. */
-  url?: string | URL | undefined;
+  /** What the flow reads from the request (see `requestFacts`). */
+  request: RequestFacts;
   /** Creates the sink; only called once the request was authorized. */
   createSink(): SseSink;
-  /** Writes a plain response for a rejection. */
-  reject(rejection: Rejection): void | Promise<void>;
-  /** The client's address, the default key of per-client caps. */
-  clientAddress?: string | undefined;
-  /** The request's `Accept` header. */
-  accept?: string | readonly string[] | null | undefined;
+  /** Writes a plain response for a rejection (406, 403, 429, 503, 204…) instead of a stream. */
+  respond(rejection: Rejection): void | Promise<void>;
 }
 
-/** Whether an `Accept` header allows an event stream (absent, `*\/*`, `text/*` or `text/event-stream` with q > 0). */
-export function acceptsEventStream(accept: string | readonly string[] | null | undefined): boolean {
-  if (accept === undefined || accept === null) return true;
-  const value = typeof accept === 'string' ? accept : accept.join(',');
-  if (value.trim() === '') return true;
-  return value.split(',').some((part) => {
-    const [range = '', ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
-    const q = params.find((param) => param.startsWith('q='));
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
-    return range === 'text/event-stream' || range === '*/*' || range === 'text/*';
-  });
+/** Everything `serveEventStream` needs for one request. */
+export interface ServeEventStreamInit<Args extends unknown[], E extends EventMap = EventMap> extends ServeIO {
+  /** What the handler (and `authorize`, `onError`, `clientKey`) receive after the stream. */
+  args: Args;
+  handler: SseHandler<Args, E>;
+  options?: ServeOptions<Args> | undefined;
 }
 
 const defaultOnError = (error: unknown): void => {
@@ -136,48 +69,47 @@ const defaultOnError = (error: unknown): void => {
  * the response was already started.
  */
 export async function serveEventStream<Args extends unknown[], E extends EventMap = EventMap>(
-  io: ServeIO,
-  args: Args,
-  handler: SseHandler<Args, E>,
-  options: ServeOptions<Args> = {},
+  init: ServeEventStreamInit<Args, E>,
 ): Promise<EventStream<E> | undefined> {
-  const { authorize, onError, maxLastEventIdLength, registry, clientKey, checkAccept, ...streamOptions } = options;
-  if (checkAccept !== false && !acceptsEventStream(io.accept)) {
-    await io.reject(reject(406, { body: 'This endpoint serves text/event-stream; send Accept: text/event-stream.' }));
+  const { request, args, handler } = init;
+  const { authorize, onError, maxLastEventIdLength, registry: publicRegistry, clientKey, checkAccept, ...streamOptions } = init.options ?? {};
+  const registry = publicRegistry === undefined ? undefined : registryInternals(publicRegistry, 'request flow (serveEventStream)');
+  if (checkAccept !== false && !acceptsEventStream(request.accept)) {
+    await init.respond(reject(406, { body: 'This endpoint serves text/event-stream; send Accept: text/event-stream.' }));
     return undefined;
   }
   if (registry?.draining === true) {
-    await io.reject(registry.admit(undefined) ?? reject(503));
+    await init.respond(registry[kAdmit](undefined) ?? reject(503));
     return undefined;
   }
   if (authorize !== undefined) {
     const verdict = await authorize(...args);
     if (verdict === false || isRejection(verdict)) {
-      await io.reject(verdict === false ? reject(403) : verdict);
+      await init.respond(verdict === false ? reject(403) : verdict);
       return undefined;
     }
   }
   const lastEventId = readLastEventId(
-    io.lastEventIdHeader,
-    io.url,
+    request.lastEventIdHeader,
+    request.url,
     maxLastEventIdLength === undefined ? {} : { maxLength: maxLastEventIdLength },
   );
   // Admission and tracking happen with no await in between, so concurrent requests cannot overshoot a cap.
-  const key = registry === undefined ? undefined : (clientKey?.(...args) ?? io.clientAddress);
-  const refusal = registry?.admit(key);
+  const key = registry === undefined ? undefined : (clientKey?.(...args) ?? request.clientAddress);
+  const refusal = registry?.[kAdmit](key);
   if (refusal !== undefined) {
-    await io.reject(refusal);
+    await init.respond(refusal);
     return undefined;
   }
-  const stream = createEventStream<E>(io.createSink(), { ...streamOptions, lastEventId });
-  registry?.track(stream, key);
+  const stream = createEventStream<E>(init.createSink(), { ...streamOptions, lastEventId }) as EventStream<E> & InternalStream;
+  registry?.[kTrack](stream, key);
   const fail = (error: unknown): void => {
     try {
       (onError ?? defaultOnError)(error, ...args);
     } catch (hookError) {
       defaultOnError(hookError);
     }
-    closeEventStream(stream, 'error', error);
+    stream[kCloseWith]('error', error);
   };
   try {
     const result = handler(stream, ...args);

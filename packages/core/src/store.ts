@@ -1,4 +1,5 @@
-import { SseError } from './errors.js';
+import { checkOption } from './check-option.js';
+import { Queue } from './queue.js';
 
 /** An event as a channel store keeps and delivers it. */
 export interface ChannelEvent {
@@ -71,28 +72,18 @@ interface MemoryEntry extends ChannelEvent {
 export function createMemoryStore(options: MemoryStoreOptions = {}): ChannelStore {
   const limit = options.limit ?? 1000;
   const maxAgeMs = options.maxAgeMs;
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new SseError('ERR_SSE_OPTION', `history limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  if (maxAgeMs !== undefined && !(maxAgeMs > 0)) {
-    throw new SseError('ERR_SSE_OPTION', `history maxAgeMs must be a positive number, got ${String(maxAgeMs)}`);
-  }
+  checkOption.nonNegativeInteger('history limit', limit);
+  if (maxAgeMs !== undefined) checkOption.positiveMilliseconds('history maxAgeMs', maxAgeMs);
   const prefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36).padStart(2, '0')}`;
-  let entries: MemoryEntry[] = [];
-  let head = 0;
+  const entries = new Queue<MemoryEntry>();
   let seq = 0;
   const bySeqOfId = new Map<string, number>();
   const listeners = new Set<(event: ChannelEvent) => void>();
 
   const evict = (now: number): void => {
-    while (entries.length - head > limit || (maxAgeMs !== undefined && head < entries.length && now - entries[head]!.at > maxAgeMs)) {
-      const old = entries[head]!;
+    while (entries.length > limit || (maxAgeMs !== undefined && entries.length > 0 && now - entries.at(0)!.at > maxAgeMs)) {
+      const old = entries.shift()!;
       if (bySeqOfId.get(old.id) === old.seq) bySeqOfId.delete(old.id);
-      head++;
-    }
-    if (head > 1024 && head * 2 > entries.length) {
-      entries = entries.slice(head);
-      head = 0;
     }
   };
 
@@ -117,16 +108,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ChannelStor
       evict(Date.now());
       const after = bySeqOfId.get(lastEventId);
       if (after === undefined) return null;
-      const first = entries[head];
+      const first = entries.at(0);
       if (first === undefined) return [];
-      return entries.slice(head + (after - first.seq) + 1);
+      return entries.slice(after - first.seq + 1);
     },
     recent(count) {
-      if (!Number.isSafeInteger(count) || count < 1) {
-        throw new SseError('ERR_SSE_OPTION', `recent() needs a positive integer count, got ${String(count)}`);
-      }
+      checkOption.positiveInteger('recent() count', count);
       evict(Date.now());
-      return entries.slice(Math.max(head, entries.length - count));
+      return entries.slice(entries.length - count);
     },
     close() {
       listeners.clear();

@@ -1,13 +1,16 @@
 import { SseError } from './errors.js';
-import { serveEventStream, type Rejection, type ServeOptions, type SseHandler } from './serve.js';
+import type { Rejection } from './rejection.js';
+import { requestFacts } from './request.js';
+import { serveEventStream, type ServeOptions, type SseHandler } from './serve.js';
 import type { SseSink } from './sink.js';
-import type { EventMap } from './stream.js';
+import type { EventMap } from './stream-types.js';
+
+/** Bytes a web stream sink's `ReadableStream` holds before it reports backpressure. */
+const HIGH_WATER_MARK = 65_536;
 
 export interface WebStreamSinkOptions {
   /** Aborts the stream when it fires, typically `request.signal`. */
   signal?: AbortSignal | undefined;
-  /** Bytes the `ReadableStream` holds before it reports backpressure. Defaults to `65_536`. */
-  highWaterMark?: number;
   /** HTTP version, when the runtime tells it. */
   httpVersion?: string;
   /**
@@ -76,7 +79,7 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
         external?.removeEventListener('abort', gone);
       },
     },
-    { highWaterMark: options.highWaterMark ?? 65_536, size: (chunk) => chunk.byteLength },
+    { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
   );
 
   return {
@@ -138,18 +141,25 @@ function rejectionResponse(rejection: Rejection): Response {
   });
 }
 
+/** What `serveWebRequest` needs for one request. */
+export interface ServeWebRequestInit<Args extends unknown[], E extends EventMap = EventMap> {
+  request: Request;
+  /** What the handler (and `authorize`, `onError`, `clientKey`) receive after the stream. */
+  args: Args;
+  handler: SseHandler<Args, E>;
+  options?: ServeOptions<Args> | undefined;
+  /** What the adapter knows beyond the request (client address, a way to cut the connection). */
+  runtime?: WebRuntimeInfo | undefined;
+}
+
 /**
  * Serves one Fetch `Request` as an event stream and returns the `Response`: the building block
- * of Fetch-based adapters. `args` are what the handler receives after the stream; `runtime` is
- * what the adapter knows beyond the request (client address, a way to cut the connection).
+ * of Fetch-based adapters.
  */
 export async function serveWebRequest<Args extends unknown[], E extends EventMap = EventMap>(
-  request: Request,
-  args: Args,
-  handler: SseHandler<Args, E>,
-  options: ServeOptions<Args> = {},
-  runtime: WebRuntimeInfo = {},
+  init: ServeWebRequestInit<Args, E>,
 ): Promise<Response> {
+  const { request, runtime = {} } = init;
   let sink: WebStreamSink | undefined;
   let rejected: Response | undefined;
   // Before the Response is returned, the server has not written the head: cutting the connection
@@ -164,21 +174,16 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
           runtimeAbort();
           return true;
         };
-  await serveEventStream<Args, E>(
-    {
-      lastEventIdHeader: request.headers.get('last-event-id'),
-      url: request.url,
-      accept: request.headers.get('accept'),
-      clientAddress: runtime.clientAddress,
-      createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort })),
-      reject: (rejection) => {
-        rejected = rejectionResponse(rejection);
-      },
+  await serveEventStream<Args, E>({
+    request: requestFacts({ method: request.method, url: request.url, headers: request.headers, clientAddress: runtime.clientAddress }),
+    createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort })),
+    respond: (rejection) => {
+      rejected = rejectionResponse(rejection);
     },
-    args,
-    handler,
-    options,
-  );
+    args: init.args,
+    handler: init.handler,
+    options: init.options,
+  });
   if (rejected !== undefined) return rejected;
   if (sink === undefined) throw new SseError('ERR_SSE_INTERNAL', 'no sink was created');
   const response = new Response(sink.readable, { status: sink.status, headers: sink.headers });
@@ -194,5 +199,5 @@ export function createFetchHandler<E extends EventMap = EventMap>(
   handler: SseHandler<[Request], E>,
   options: ServeOptions<[Request]> = {},
 ): (request: Request) => Promise<Response> {
-  return (request) => serveWebRequest<[Request], E>(request, [request], handler, options);
+  return (request) => serveWebRequest<[Request], E>({ request, args: [request], handler, options });
 }

@@ -1,15 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  createChannel,
-  createEventStream,
-  createMemoryStore,
-  SseError,
-  SseFormatError,
-  type ChannelEvent,
-  type ChannelStore,
-  type EventStream,
-  type ReplayResult,
-} from '../src/index.js';
+import { createChannel, createMemoryStore, SseError, SseFormatError, type ChannelEvent, type ChannelStore, type EventStream, type ReplayResult } from '../src/index.js';
+import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
 

@@ -1,15 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  acceptsEventStream,
-  createChannel,
-  createEventStream,
-  createFetchHandler,
-  createStreamRegistry,
-  SseError,
-  SseFormatError,
-  type EventStream,
-  type LifecycleEntry,
-} from '../src/index.js';
+import { CLOSE_REASONS, createChannel, createFetchHandler, createStreamRegistry, SseError, SseFormatError, type EventStream, type LifecycleEntry } from '../src/index.js';
+import { acceptsEventStream, createEventStream, requestFacts, serveEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
 
@@ -32,9 +23,22 @@ describe('jittered retry', () => {
     expect(values.size).toBeGreaterThan(50);
   });
 
-  it('sends the exact retry without jitter, and rejects a bad fraction', () => {
+  it('spreads retry by 10% either way by default, like lifetimes', () => {
+    const values = new Set<number>();
+    for (let n = 0; n < 200; n++) {
+      const sink = new MemorySink();
+      createEventStream(sink, { keepAlive: false, retry: 3000 });
+      const [retry] = parseChunks(sink.chunks).retries;
+      expect(retry).toBeGreaterThanOrEqual(2700);
+      expect(retry).toBeLessThanOrEqual(3300);
+      values.add(retry!);
+    }
+    expect(values.size).toBeGreaterThan(50);
+  });
+
+  it('sends the exact retry with retryJitter 0, and rejects a bad fraction', () => {
     const sink = new MemorySink();
-    createEventStream(sink, { keepAlive: false, retry: 3000 });
+    createEventStream(sink, { keepAlive: false, retry: 3000, retryJitter: 0 });
     expect(parseChunks(sink.chunks).retries).toEqual([3000]);
     expect(() => createEventStream(new MemorySink(), { retry: 1000, retryJitter: 2 })).toThrow(SseError);
     expect(() => createEventStream(new MemorySink(), { retry: -1, retryJitter: 0.1 })).toThrow(SseFormatError);
@@ -179,6 +183,14 @@ describe('createStreamRegistry', () => {
     expect(registry.toPrometheus('app')).toMatch(/^app_streams_closed_total\{reason="client"\} 1$/m);
   });
 
+  it('counts and exports every reason of CLOSE_REASONS, from the one list', () => {
+    const registry = createStreamRegistry();
+    expect(Object.keys(registry.counters().closedBy)).toEqual([...CLOSE_REASONS]);
+    const exported = [...registry.toPrometheus().matchAll(/^sse_streams_closed_total\{reason="([^"]+)"\} 0$/gm)].map((match) => match[1]);
+    expect(exported).toEqual([...CLOSE_REASONS]);
+    expect(CLOSE_REASONS).toEqual(['client', 'server', 'slow-client', 'error', 'shutdown', 'lifetime', 'stalled']);
+  });
+
   it('reports lifecycle entries to the hook, and a throwing hook changes nothing', async () => {
     const entries: LifecycleEntry[] = [];
     const registry = createStreamRegistry({ maxStreamsPerKey: 1, onLifecycle: (entry) => entries.push(entry) });
@@ -226,8 +238,15 @@ describe('createStreamRegistry', () => {
       sink.closedWith ??= 'close';
       return new Promise<void>((resolve) => (finish = resolve));
     };
-    const stream = createEventStream(sink, { keepAlive: false });
-    registry.track(stream, undefined);
+    const stream = (await serveEventStream({
+      request: requestFacts({ headers: {} }),
+      createSink: () => sink,
+      respond: () => undefined,
+      args: [],
+      handler: () => undefined,
+      options: { registry, keepAlive: false },
+    }))!;
+    expect(registry.streams()).toEqual([stream]);
     const abort = vi.spyOn(sink, 'abort');
     const result = await registry.closeAll({ timeoutMs: 20 });
     expect(result).toMatchObject({ closed: 1, forced: 1 });
@@ -238,7 +257,8 @@ describe('createStreamRegistry', () => {
 
 describe('exported defaults', () => {
   it('are the values streams use when no option is given', async () => {
-    const { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH, readLastEventId } = await import('../src/index.js');
+    const { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH } = await import('../src/index.js');
+    const { readLastEventId } = await import('../src/adapter.js');
     expect([DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH]).toEqual([15_000, 1_048_576, 30_000, 1024]);
     vi.useFakeTimers();
     const sink = new MemorySink();

@@ -1,4 +1,4 @@
-import type { SseSink } from '../src/index.js';
+import type { SseSink } from '../src/adapter.js';
 
 /**
  * A sink that keeps what it is given in memory, with a switch that makes it stop accepting:

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { createEventStream, SseError, SseFormatError, type EventStream, type SlowClientInfo } from '../src/index.js';
+import { SseError, SseFormatError, type EventStream, type SlowClientInfo } from '../src/index.js';
+import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
 
@@ -40,7 +41,7 @@ describe('createEventStream: opening', () => {
 
   it('sends the initial retry first, and validates it before opening', () => {
     const sink = new MemorySink();
-    createEventStream(sink, { retry: 2500, keepAlive: false });
+    createEventStream(sink, { retry: 2500, retryJitter: 0, keepAlive: false });
     expect(sink.text).toBe('retry: 2500\n\n');
     const bad = new MemorySink();
     expect(() => createEventStream(bad, { retry: -5 })).toThrow(SseFormatError);

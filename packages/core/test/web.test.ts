@@ -1,17 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  createChannel,
-  createFetchHandler,
-  createWebStreamSink,
-  createEventStream,
-  reject,
-  serveEventStream,
-  serveWebRequest,
-  stopReconnecting,
-  SseError,
-  type EventStream,
-  type Rejection,
-} from '../src/index.js';
+import { createChannel, createFetchHandler, reject, stopReconnecting, SseError, type EventStream, type Rejection } from '../src/index.js';
+import { createWebStreamSink, createEventStream, requestFacts, serveEventStream, serveWebRequest } from '../src/adapter.js';
 import { parseChunks } from './parse.js';
 
 async function readEvents(response: Response, count: number) {
@@ -104,12 +93,13 @@ describe('createFetchHandler (Web Streams sink)', () => {
   });
 
   it('resumes a paused consumer through pull', async () => {
-    const sink = createWebStreamSink({ highWaterMark: 1024 });
+    const sink = createWebStreamSink();
     const stream = createEventStream(sink, { keepAlive: false });
-    for (let n = 0; n < 10; n++) stream.send('y'.repeat(300));
+    // The sink holds 64 KiB before it reports backpressure: 100 events of 1 KiB go past it.
+    for (let n = 0; n < 100; n++) stream.send('y'.repeat(1024));
     expect(stream.writable).toBe(false);
-    const { events } = await readEvents(new Response(sink.readable), 10);
-    expect(events).toHaveLength(10);
+    const { events } = await readEvents(new Response(sink.readable), 100);
+    expect(events).toHaveLength(100);
     expect(stream.writable).toBe(true);
   });
 });
@@ -204,14 +194,16 @@ describe('serveEventStream: guards and handler errors', () => {
 
   it('runs any sink through the same flow', async () => {
     const rejections: Rejection[] = [];
-    const stream = await serveEventStream(
-      { lastEventIdHeader: 'abc', url: '/x', createSink: () => createWebStreamSink(), reject: (r) => void rejections.push(r) },
-      ['extra-arg'] as [string],
-      (s, arg) => {
+    const stream = await serveEventStream({
+      request: requestFacts({ url: '/x', headers: { 'last-event-id': 'abc' } }),
+      createSink: () => createWebStreamSink(),
+      respond: (r) => void rejections.push(r),
+      args: ['extra-arg'] as [string],
+      handler: (s, arg) => {
         expect(arg).toBe('extra-arg');
         s.close();
       },
-    );
+    });
     expect(stream?.lastEventId).toBe('abc');
     expect(rejections).toEqual([]);
   });
@@ -241,7 +233,13 @@ describe('serveWebRequest with a runtime that can cut connections', () => {
   it('uses the runtime abort once the response was handed over', async () => {
     const runtimeAbort = vi.fn();
     let stream!: EventStream;
-    await serveWebRequest(new Request('http://x/'), [], (s) => void (stream = s), { maxBufferedBytes: 1024, keepAlive: false }, { abort: runtimeAbort });
+    await serveWebRequest({
+      request: new Request('http://x/'),
+      args: [],
+      handler: (s) => void (stream = s),
+      options: { maxBufferedBytes: 1024, keepAlive: false },
+      runtime: { abort: runtimeAbort },
+    });
     while (!stream.isClosed) stream.send('x'.repeat(512));
     expect((await stream.closed).reason).toBe('slow-client');
     expect(runtimeAbort).toHaveBeenCalledTimes(1);
@@ -250,16 +248,16 @@ describe('serveWebRequest with a runtime that can cut connections', () => {
   it('ends the body cleanly when the stream fails before the response was handed over', async () => {
     const runtimeAbort = vi.fn();
     const onError = vi.fn();
-    const response = await serveWebRequest(
-      new Request('http://x/'),
-      [],
-      (s) => {
+    const response = await serveWebRequest({
+      request: new Request('http://x/'),
+      args: [],
+      handler: (s) => {
         s.send('first');
         throw new Error('early failure');
       },
-      { onError },
-      { abort: runtimeAbort, clientAddress: '10.0.0.1' },
-    );
+      options: { onError },
+      runtime: { abort: runtimeAbort, clientAddress: '10.0.0.1' },
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('data: first\n\n');
     expect(runtimeAbort).not.toHaveBeenCalled();

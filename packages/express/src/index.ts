@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { serveNodeRequest } from '@sse/node';
+import { serveNodeRequest } from '@sse/node/adapter';
 import { SseError, type EventMap, type EventStream, type ServeOptions, type SseHandler } from '@sse/core';
 
-export * from '@sse/core';
+export * from '@sse/core/user-api';
 
 /** Options of the Express `sse()`: stream options plus `authorize` and `onError`, which get `(req, res)`. */
 export type ExpressSseOptions = ServeOptions<[Request, Response]>;
@@ -51,6 +51,6 @@ export function sse<E extends EventMap = EventMap>(
     return handler(stream, req, res);
   };
   return (req: Request, res: Response, next: NextFunction) => {
-    serveNodeRequest<[Request, Response], E>(req, res, [req, res], guarded, options).catch(next);
+    serveNodeRequest<[Request, Response], E>({ req, res, args: [req, res], handler: guarded, options }).catch(next);
   };
 }

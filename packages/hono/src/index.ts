@@ -1,8 +1,9 @@
 import type { Context, Env, Handler } from 'hono';
-import { serveWebRequest, type EventMap, type ServeOptions, type SseHandler, type WebRuntimeInfo } from '@sse/core';
-import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node';
+import { serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
+import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
+import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node/adapter';
 
-export * from '@sse/core';
+export * from '@sse/core/user-api';
 
 /** Options of the Hono `sse()`: stream options plus `authorize` and `onError`, which get `c`. */
 export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
@@ -23,10 +24,11 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
     const env = c.env as NodeServerEnv | undefined;
     const incoming = env?.incoming;
     const outgoing = env?.outgoing;
-    if (incoming === undefined || outgoing === undefined) return serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+    const serveRequest = (): Promise<Response> => serveWebRequest<[Context<H>], E>({ request: c.req.raw, args: [c], handler, options, runtime: runtimeInfo(c) });
+    if (incoming === undefined || outgoing === undefined) return serveRequest();
     // On @hono/node-server: Node's own request and response, for what only they can tell.
     const serve = async (): Promise<Response> => {
-      const response = await serveWebRequest<[Context<H>], E>(c.req.raw, [c], handler, options, runtimeInfo(c));
+      const response = await serveRequest();
       if (response.headers.get('content-type')?.startsWith('text/event-stream') === true) closeOnClientFin(incoming, outgoing);
       return response;
     };

@@ -1,8 +1,9 @@
 import type { Context, Middleware } from 'koa';
-import { createNodeSink, isConnectionError, waitForTurn } from '@sse/node';
-import { serveEventStream, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
+import { createNodeSink, isConnectionError, waitForTurn } from '@sse/node/adapter';
+import { requestFacts, serveEventStream } from '@sse/core/adapter';
+import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 
-export * from '@sse/core';
+export * from '@sse/core/user-api';
 
 /** Options of the Koa `sse()`: stream options plus `authorize` and `onError`, which get `ctx`. */
 export type KoaSseOptions = ServeOptions<[Context]>;
@@ -23,32 +24,27 @@ export function sse<E extends EventMap = EventMap>(
       ctx.respond = false;
       return;
     }
-    await serveEventStream<[Context], E>(
-      {
-        lastEventIdHeader: ctx.get('last-event-id') || undefined,
-        url: ctx.url,
-        accept: ctx.get('accept') || undefined,
-        clientAddress: ctx.req.socket?.remoteAddress,
-        createSink: () => {
-          const sink = createNodeSink(ctx.req, ctx.res);
-          ctx.respond = false;
-          // Koa reports the response's socket errors as application errors; once streaming, a
-          // reset or premature close only means the client left, and the stream handles that.
-          const onerror = ctx.onerror;
-          ctx.onerror = (error) => {
-            if (!isConnectionError(error)) onerror.call(ctx, error);
-          };
-          return sink;
-        },
-        reject: (rejection) => {
-          ctx.status = rejection.status;
-          ctx.set(rejection.headers);
-          if (rejection.body !== '') ctx.body = rejection.body;
-        },
+    await serveEventStream<[Context], E>({
+      request: requestFacts({ method: ctx.method, url: ctx.url, headers: ctx.req.headers, clientAddress: ctx.req.socket?.remoteAddress }),
+      createSink: () => {
+        const sink = createNodeSink(ctx.req, ctx.res);
+        ctx.respond = false;
+        // Koa reports the response's socket errors as application errors; once streaming, a
+        // reset or premature close only means the client left, and the stream handles that.
+        const onerror = ctx.onerror;
+        ctx.onerror = (error) => {
+          if (!isConnectionError(error)) onerror.call(ctx, error);
+        };
+        return sink;
       },
-      [ctx],
+      respond: (rejection) => {
+        ctx.status = rejection.status;
+        ctx.set(rejection.headers);
+        if (rejection.body !== '') ctx.body = rejection.body;
+      },
+      args: [ctx],
       handler,
       options,
-    );
+    });
   };
 }

@@ -1,5 +1,5 @@
-export * from '@sse/core';
-export { createNodeSink, isConnectionError, writeRejection, type NodeRequest, type NodeResponse } from './sink.js';
-export { closeOnClientFin } from './client-fin.js';
-export { waitForTurn } from './pipelining.js';
-export { serveNodeRequest, sse, type NodeSseOptions } from './serve.js';
+// What users of @sse/node import: `sse()` for node:http and the user API every adapter shares.
+// Adapter authors building on Node responses import `@sse/node/adapter`.
+export * from '@sse/core/user-api';
+export { sse, type NodeSseOptions } from './sse.js';
+export type { NodeRequest, NodeResponse } from './sink.js';

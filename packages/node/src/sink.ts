@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import { SseError, SseHeadersSentError, type Rejection, type SseSink } from '@sse/core';
+import { SseError, SseHeadersSentError, type Rejection } from '@sse/core';
+import type { SseSink } from '@sse/core/adapter';
 import { finSocket } from './client-fin.js';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConnectionError } from '../src/index.js';
+import { isConnectionError } from '../src/adapter.js';
 
 describe('isConnectionError', () => {
   it('recognises the errors that only mean the client left', () => {

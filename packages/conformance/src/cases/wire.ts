@@ -245,7 +245,7 @@ export const wireCases: CaseGroup[] = [
               stream.send({ retry: 2500 });
               stream.send('after');
             },
-            { keepAlive: false, retry: 1234 },
+            { keepAlive: false, retry: 1234, retryJitter: 0 },
           );
           const client = t.track(await requestEventStream(server.url));
           await client.waitForEvents(1);

@@ -1,0 +1,50 @@
+// The names every adapter (`@sse/node`, `@sse/express`, `@sse/koa`, `@sse/hono`) re-exports from
+// the core, so that a user who switches framework changes one import. Published as
+// `@sse/core/user-api`; `@sse/core` itself adds `createFetchHandler` for Fetch runtimes.
+export { SseError, SseFormatError, SseHeadersSentError, type SseErrorCode, type SseFormatField } from './errors.js';
+export { formatEvent, formatComment, serializeJson, type EventFields, type FormatOptions, type Serializer } from './format.js';
+export {
+  CLOSE_REASONS,
+  DEFAULT_KEEP_ALIVE_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type AnyEventStream,
+  type CloseInfo,
+  type CloseReason,
+  type EventMap,
+  type EventStream,
+  type EventStreamOptions,
+  type SendableData,
+  type SlowClientInfo,
+  type SlowClientPolicy,
+  type StreamEvent,
+} from './stream-types.js';
+export { DEFAULT_MAX_LAST_EVENT_ID_LENGTH } from './request.js';
+export {
+  createChannel,
+  type BroadcastOptions,
+  type Channel,
+  type ChannelMessage,
+  type ChannelOptions,
+  type ReplayResult,
+  type SubscribeOptions,
+} from './channel.js';
+export {
+  createMemoryStore,
+  type ChannelEvent,
+  type ChannelEventInput,
+  type ChannelEventLocal,
+  type ChannelStore,
+  type MemoryStoreOptions,
+} from './store.js';
+export {
+  createStreamRegistry,
+  type CloseAllOptions,
+  type CloseAllResult,
+  type LifecycleEntry,
+  type StreamCounters,
+  type StreamRegistry,
+  type StreamRegistryOptions,
+} from './registry.js';
+export { reject, stopReconnecting, type RejectInit, type Rejection } from './rejection.js';
+export type { ServeOptions, SseHandler } from './serve.js';

@@ -1,0 +1,47 @@
+// The published surface of @sse/core, pinned: a name added to or removed from an entry point
+// fails here, so every change to it is deliberate (and gets a README line and a changeset).
+import { describe, expect, it } from 'vitest';
+
+/** What every adapter re-exports (`@sse/core/user-api`). */
+const USER_API = [
+  'CLOSE_REASONS',
+  'DEFAULT_KEEP_ALIVE_MS',
+  'DEFAULT_MAX_BUFFERED_BYTES',
+  'DEFAULT_MAX_LAST_EVENT_ID_LENGTH',
+  'DEFAULT_STALL_TIMEOUT_MS',
+  'SseError',
+  'SseFormatError',
+  'SseHeadersSentError',
+  'createChannel',
+  'createMemoryStore',
+  'createStreamRegistry',
+  'formatComment',
+  'formatEvent',
+  'reject',
+  'serializeJson',
+  'stopReconnecting',
+];
+
+describe('@sse/core entry points', () => {
+  it('@sse/core: the user API, plus createFetchHandler for Fetch runtimes', async () => {
+    expect(Object.keys(await import('@sse/core')).sort()).toEqual([...USER_API, 'createFetchHandler'].sort());
+  });
+
+  it('@sse/core/user-api: what every adapter re-exports', async () => {
+    expect(Object.keys(await import('@sse/core/user-api')).sort()).toEqual(USER_API);
+  });
+
+  it('@sse/core/adapter: what adapter authors build on', async () => {
+    expect(Object.keys(await import('@sse/core/adapter')).sort()).toEqual([
+      'acceptsEventStream',
+      'createEventStream',
+      'createWebStreamSink',
+      'decodeHeaderBytes',
+      'defaultHeaders',
+      'readLastEventId',
+      'requestFacts',
+      'serveEventStream',
+      'serveWebRequest',
+    ]);
+  });
+});
