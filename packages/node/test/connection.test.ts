@@ -3,7 +3,8 @@ import { connect as connectHttp2, createServer as createHttp2Server } from 'node
 import { connect, type Socket } from 'node:net';
 import { listen, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeOnClientFin, sse, waitForTurn, type CloseInfo, type EventStream } from '../src/index.js';
+import { closeOnClientFin, waitForTurn } from '../src/adapter.js';
+import { sse, type CloseInfo, type EventStream } from '../src/index.js';
 
 const servers: MountedServer[] = [];
 afterEach(async () => {
