@@ -1,10 +1,11 @@
 import { checkOption } from './check-option.js';
 import { SseError, SseFormatError } from './errors.js';
+import { eventTooLarge, utf8Length } from './event-size.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
 import { toEventFields } from './send-argument.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
-import type { AnyEventStream, EventMap, MessageData, SendableData, StreamEvent } from './stream-types.js';
+import { DEFAULT_MAX_EVENT_BYTES, type AnyEventStream, type EventMap, type MessageData, type SendableData, type StreamEvent } from './stream-types.js';
 
 /**
  * A channel event as filters and `recent()` see it: `data` is the value that was broadcast, typed
@@ -39,6 +40,15 @@ export interface ChannelOptions {
   deserialize?: (text: string) => unknown;
   /** Called with store failures and errors thrown by hooks. Defaults to `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Largest event, in bytes of its encoded frame (`id`, `event` and `data` lines). `broadcast()`
+   * rejects a larger one with `SseError` `ERR_SSE_EVENT_TOO_LARGE` before publishing (measured
+   * without the id a store assigns). A larger event arriving from the store (another instance,
+   * anything with write access to a shared store) is not delivered nor replayed: it goes to
+   * `onError` with that error, and subscribers are told they missed an event. A subscriber whose
+   * own `maxEventBytes` is lower misses it the same way. Defaults to `262_144` (256 KiB).
+   */
+  maxEventBytes?: number;
 }
 
 export interface SubscribeOptions<E extends EventMap = EventMap> {
@@ -100,7 +110,9 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #serialize: Serializer;
   readonly #deserialize: (text: string) => unknown;
   readonly #onError: (error: unknown) => void;
-  readonly #chunks = new WeakMap<ChannelEvent, Uint8Array>();
+  readonly #maxEventBytes: number;
+  // `null`: too large to deliver (already reported).
+  readonly #chunks = new WeakMap<ChannelEvent, Uint8Array | null>();
   #unlisten: (() => void) | undefined;
 
   constructor(options: ChannelOptions) {
@@ -111,6 +123,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     this.#serialize = options.serialize ?? serializeJson;
     this.#deserialize = options.deserialize ?? JSON.parse;
     this.#onError = options.onError ?? defaultOnError;
+    this.#maxEventBytes = checkOption.positiveNumber('maxEventBytes', options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
     this.#unlisten = this.#store.listen(this.#deliver);
   }
 
@@ -143,6 +156,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     const input = this.#toInput(value, options.filter);
     let published: ChannelEvent | Promise<ChannelEvent>;
     try {
+      this.#checkSize(input);
       published = this.#store.publish(input);
     } catch (error) {
       published = Promise.reject(error);
@@ -196,6 +210,23 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       json: data !== undefined && typeof data !== 'string',
       local: { value: data, filter: filter as ((stream: never) => boolean) | undefined },
     };
+  }
+
+  /** Refuses, before publishing, an event larger than `maxEventBytes` (the id a store assigns is not counted). */
+  #checkSize(input: ChannelEventInput): void {
+    const limit = this.#maxEventBytes;
+    // A UTF-16 unit is at most 3 UTF-8 bytes and each data line adds 7 ("data: ", LF): most events are far below the bound without counting.
+    const worstCase = 10 * input.data.length + 3 * (input.event?.length ?? 0) + (input.id?.length ?? 0) + 32;
+    if (worstCase <= limit) return;
+    const bytes = utf8Length(formatEvent({ id: input.id, event: input.event, data: input.data }));
+    if (bytes > limit) throw eventTooLarge('a broadcast', bytes, limit);
+  }
+
+  /** Subscribers that can never get `event` (too large for the channel or for their stream): they missed it. */
+  #missed(subscribers: ReadonlyArray<Subscriber<E>>, event: ChannelEvent): void {
+    if (subscribers.length === 0) return;
+    // TODO(gaps): tell each subscriber in-band (event `sse-gap`) once the gap signal lands: this.#signalGap('event-too-large', subscribers, event)
+    void event;
   }
 
   #replay(subscriber: Subscriber<E>, lastEventId: string, onReplay: SubscribeOptions<E>['onReplay']): void {
@@ -260,24 +291,47 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #deliver = (event: ChannelEvent): void => {
     if (this.#subscribers.size === 0) return;
     const now = Date.now();
-    let chunk: Uint8Array | undefined;
+    let chunk: Uint8Array | null | undefined;
     let message: ChannelMessage<E> | undefined;
+    let missed: Array<Subscriber<E>> | undefined;
     const broadcastFilter = event.local?.filter;
     for (const subscriber of this.#subscribers) {
       if (subscriber.pending !== null) {
         subscriber.pending.push(event);
         continue;
       }
+      // Measured before any filter: an oversized event is never deserialized for one.
+      chunk ??= this.#encode(event);
+      if (chunk === null) {
+        (missed ??= []).push(subscriber);
+        continue;
+      }
       // The common case, no filter at all, skips the guarded call: this loop runs once per delivery.
       if ((broadcastFilter !== undefined || subscriber.filter !== undefined) && !this.#passes(subscriber, event, (message ??= this.#message(event)))) continue;
-      chunk ??= this.#encode(event);
-      subscriber.stream[kWriteFrame](chunk, now);
+      if (!subscriber.stream[kWriteFrame](chunk, now) && !subscriber.stream.isClosed) (missed ??= []).push(subscriber);
     }
+    if (missed !== undefined) this.#missedDelivery(missed, event, chunk);
   };
 
   #write(subscriber: Subscriber<E>, event: ChannelEvent): boolean {
-    if (!this.#passes(subscriber, event, this.#message(event))) return false;
-    return subscriber.stream[kWriteFrame](this.#encode(event));
+    const chunk = this.#encode(event);
+    if (chunk !== null && !this.#passes(subscriber, event, this.#message(event))) return false;
+    if (chunk !== null && subscriber.stream[kWriteFrame](chunk)) return true;
+    if (!subscriber.stream.isClosed) this.#missedDelivery([subscriber], event, chunk);
+    return false;
+  }
+
+  /** Reports the streams that refused a frame larger than their own `maxEventBytes` (the channel's own limit reported already), and marks their gap. */
+  #missedDelivery(subscribers: Array<Subscriber<E>>, event: ChannelEvent, chunk: Uint8Array | null | undefined): void {
+    if (chunk != null) {
+      this.#onError(
+        new SseError(
+          'ERR_SSE_EVENT_TOO_LARGE',
+          `event ${event.id} (${chunk.byteLength} bytes) is larger than the maxEventBytes of ${subscribers.length} subscribed stream(s); it was not written to them, and they were told they missed an event. Give those streams a larger maxEventBytes (and maxBufferedBytes), or broadcast smaller events`,
+        ),
+      );
+    }
+    this.#missed(subscribers, event);
   }
 
   #passes(subscriber: Subscriber<E>, event: ChannelEvent, message: ChannelMessage<E>): boolean {
@@ -309,13 +363,25 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     } as ChannelMessage<E>;
   }
 
-  #encode(event: ChannelEvent): Uint8Array {
-    let chunk = this.#chunks.get(event);
-    if (chunk === undefined) {
-      const fields = event.event === undefined ? { id: event.id, data: event.data } : { id: event.id, event: event.event, data: event.data };
-      chunk = encodeFrame(formatEvent(fields));
-      this.#chunks.set(event, chunk);
+  /** The event's frame, encoded once; `null` (reported to `onError` once) when it is larger than `maxEventBytes`. */
+  #encode(event: ChannelEvent): Uint8Array | null {
+    const cached = this.#chunks.get(event);
+    if (cached !== undefined) return cached;
+    const limit = this.#maxEventBytes;
+    // A frame has at least as many bytes as its data has UTF-16 units: an 8 MB entry is refused without an 8 MB buffer.
+    const chunk = event.data.length > limit ? null : encodeFrame(formatEvent(event.event === undefined ? { id: event.id, data: event.data } : { id: event.id, event: event.event, data: event.data }));
+    if (chunk === null || chunk.byteLength > limit) {
+      this.#chunks.set(event, null);
+      const size = chunk === null ? `at least ${event.data.length}` : String(chunk.byteLength);
+      this.#onError(
+        new SseError(
+          'ERR_SSE_EVENT_TOO_LARGE',
+          `event ${event.id} from the store is ${size} bytes, larger than maxEventBytes (${limit}); it was not delivered, and subscribers were told they missed an event. Something published it without this limit (another instance with a larger maxEventBytes, or a direct write to the store)`,
+        ),
+      );
+      return null;
     }
+    this.#chunks.set(event, chunk);
     return chunk;
   }
 }

@@ -35,6 +35,11 @@ export const checkOption = {
     if (typeof value !== 'number' || !(value >= 0)) fail(name, 'a non-negative number', value);
     return value;
   },
+  /** A number > 0 (byte bounds that cannot be zero; `Infinity` allowed). */
+  positiveNumber(name: string, value: number): number {
+    if (typeof value !== 'number' || !(value > 0)) fail(name, 'a positive number', value);
+    return value;
+  },
   /** A fraction from 0 to 1. */
   fraction(name: string, value: number): number {
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) fail(name, 'a fraction from 0 to 1', value);

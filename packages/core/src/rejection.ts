@@ -50,7 +50,43 @@ export function stopReconnecting(): Rejection {
   return reject(204);
 }
 
-/** Whether what `authorize` returned is a rejection. */
-export function isRejection(value: unknown): value is Rejection {
-  return value !== null && typeof value === 'object' && typeof (value as Rejection).status === 'number';
+/**
+ * A rejection written by hand instead of with {@link reject}: `{ status: 401 }`,
+ * `{ status: 204 }`, `{ status: 429, retryAfter: 30, body: 'slow down' }`. It is read exactly as
+ * `reject(status, { headers, body, retryAfter })` would be, with the same checks.
+ */
+export interface PlainRejection extends RejectInit {
+  status: number;
+}
+
+/** Whether what `authorize` returned is meant as a rejection: an object with a numeric `status`. */
+export function isRejection(value: unknown): value is PlainRejection {
+  return value !== null && typeof value === 'object' && typeof (value as PlainRejection).status === 'number';
+}
+
+/**
+ * Turns a rejection, from {@link reject} or written by hand, into the one shape adapters answer:
+ * every field present, header names in lower case, `Retry-After` from `retryAfter`. Throws
+ * `SseError` `ERR_SSE_OPTION` as `reject` does (status 200 or out of range, a bad `retryAfter`),
+ * and for headers or a body that are not text.
+ */
+export function toRejection(value: PlainRejection): Rejection {
+  const { status, headers, body, retryAfter } = value;
+  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Object.values(headers).some((v) => typeof v !== 'string'))) {
+    throw new SseError('ERR_SSE_OPTION', `a rejection's headers must be an object of strings, got ${describe(headers)}`);
+  }
+  if (body !== undefined && typeof body !== 'string') throw new SseError('ERR_SSE_OPTION', `a rejection's body must be a string, got ${describe(body)}`);
+  const init: RejectInit = {};
+  if (headers !== undefined) init.headers = headers;
+  if (body !== undefined) init.body = body;
+  if (retryAfter !== undefined) init.retryAfter = retryAfter;
+  return reject(status, init);
+}
+
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    return String(value);
+  }
 }

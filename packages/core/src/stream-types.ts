@@ -85,6 +85,14 @@ export interface EventStreamOptions {
    * applies. Defaults to `1_048_576` (1 MiB).
    */
   maxBufferedBytes?: number;
+  /**
+   * Largest event (or comment) this stream writes, in bytes of its encoded frame. `send()` and
+   * `comment()` throw `SseError` `ERR_SSE_EVENT_TOO_LARGE` past it and write nothing; a larger
+   * broadcast from a channel is not written to this stream. It can never exceed `maxBufferedBytes`
+   * (a larger value throws `ERR_SSE_OPTION`; the default is capped to it), so no single event,
+   * even into an idle connection, gets past the byte bound. Defaults to `262_144` (256 KiB).
+   */
+  maxEventBytes?: number;
   /** What to do past `maxBufferedBytes`. Defaults to `'disconnect'`. */
   slowClient?: SlowClientPolicy;
   /** Called when the byte bound is crossed (once per episode of slowness). */
@@ -100,6 +108,8 @@ export interface EventStreamOptions {
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1_048_576;
+/** Default of `maxEventBytes`, on streams and channels: 256 KiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 262_144;
 /** Default of both `retryJitter` and `lifetimeJitter`. */
 export const DEFAULT_JITTER = 0.1;
 
@@ -108,16 +118,19 @@ export interface EventStream<E extends EventMap = EventMap> {
   /**
    * Sends one event. A plain object is read as event fields `{ event, data, id, retry }`;
    * anything else is the data of a `message` event (wrap an object as `{ data: obj }`).
-   * Returns `false` when the stream is closed. Throws `SseFormatError` on invalid fields.
+   * Returns `false` when the stream is closed. Throws `SseFormatError` on invalid fields and
+   * `SseError` `ERR_SSE_EVENT_TOO_LARGE` past `maxEventBytes`; nothing is written then.
    */
   send(event: StreamEvent<E>): boolean;
   send(data: SendableData): boolean;
-  /** Sends a comment line (ignored by clients). */
+  /** Sends a comment line (ignored by clients). Throws `ERR_SSE_EVENT_TOO_LARGE` past `maxEventBytes`. */
   comment(text?: string): boolean;
   /**
    * Sends every item of an iterable as an event, waiting while the client is slow. Stops the
    * iterator (`return()`) when the stream closes. Resolves when the iterable ends or the
-   * stream closes; rejects with the iterable's error.
+   * stream closes; rejects with the iterable's error (or a `send` error). Such a failure also
+   * closes the stream (reason `'error'`) and, under `sse()`, goes to `onError`, whether or not
+   * the promise is awaited: a pipe nobody awaits never becomes an unhandled rejection.
    */
   pipe(source: AsyncIterable<StreamEvent<E> | SendableData> | Iterable<StreamEvent<E> | SendableData>): Promise<void>;
   /** Ends the stream cleanly: queued events are still delivered. */

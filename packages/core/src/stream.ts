@@ -1,5 +1,6 @@
 import { checkOption } from './check-option.js';
 import { SseError } from './errors.js';
+import { encodeWithin } from './event-size.js';
 import { encodeFrame, formatComment, formatEvent, serializeJson, type Serializer } from './format.js';
 import { defaultHeaders, lowerCaseKeys } from './headers.js';
 import {
@@ -12,6 +13,7 @@ import {
   kOffClose,
   kOnClose,
   kReplayed,
+  kReportError,
   kWriteFrame,
   type StreamInternals,
   type StreamObserver,
@@ -23,6 +25,7 @@ import {
   DEFAULT_JITTER,
   DEFAULT_KEEP_ALIVE_MS,
   DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   type CloseInfo,
   type CloseReason,
@@ -61,6 +64,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #closeListeners: Array<() => void> | undefined;
   readonly #serialize: Serializer;
   readonly #maxBufferedBytes: number;
+  readonly #maxEventBytes: number;
+  #reportError: ((error: unknown) => void) | undefined;
   readonly #policy: SlowClientPolicy;
   readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
   readonly #keepAliveMs: number;
@@ -97,6 +102,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     this.lastEventId = options.lastEventId;
 
     checkOption.nonNegativeNumber('maxBufferedBytes', this.#maxBufferedBytes);
+    this.#maxEventBytes = maxEventBytes(options.maxEventBytes, this.#maxBufferedBytes);
     checkOption.oneOf<SlowClientPolicy>('slowClient', this.#policy, ['disconnect', 'drop-oldest']);
     checkOption.milliseconds('keepAlive (or false)', this.#keepAliveMs);
     checkOption.nonNegativeNumber('stallTimeoutMs', this.#stallTimeoutMs);
@@ -173,12 +179,12 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   send(value: StreamEvent<E> | SendableData): boolean {
     if (this.#isClosed) return false;
-    return this[kWriteFrame](encodeFrame(formatSendArgument(value, this.#serialize)));
+    return this[kWriteFrame](encodeWithin(formatSendArgument(value, this.#serialize), this.#maxEventBytes, 'an event'));
   }
 
   comment(text?: string): boolean {
     if (this.#isClosed) return false;
-    return this[kWriteFrame](encodeFrame(formatComment(text)), undefined, true);
+    return this[kWriteFrame](encodeWithin(formatComment(text), this.#maxEventBytes, 'a comment'), undefined, true);
   }
 
   close(): void {
@@ -195,7 +201,26 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
   }
 
-  async pipe(
+  pipe(source: AsyncIterable<StreamEvent<E> | SendableData> | Iterable<StreamEvent<E> | SendableData>): Promise<void> {
+    const piped = this.#pipe(source);
+    // A handler may not return (or await) this promise: its failure is routed here, so it can never
+    // become an unhandled rejection (which ends a Node process), and still rejects for those who await it.
+    piped.catch((error: unknown) => {
+      try {
+        this.#reportError?.(error);
+      } catch {
+        // The reporter is the request flow's onError, already guarded; nothing else may throw here.
+      }
+      this.#close('error', error);
+    });
+    return piped;
+  }
+
+  [kReportError](reporter: (error: unknown) => void): void {
+    this.#reportError = reporter;
+  }
+
+  async #pipe(
     source: AsyncIterable<StreamEvent<E> | SendableData> | Iterable<StreamEvent<E> | SendableData>,
   ): Promise<void> {
     const iterator =
@@ -254,7 +279,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   }
 
   [kWriteFrame](chunk: Uint8Array, now?: number, isComment = false): boolean {
-    if (this.#isClosed) return false;
+    // Past the bound even into an idle connection: a frame larger than this is never written whole.
+    if (this.#isClosed || chunk.byteLength > this.#maxEventBytes) return false;
     this.#lastWriteAt = now ?? Date.now();
     this.#observer?.onWrite?.(chunk.byteLength, isComment);
     if (!this.#sinkFull && this.#queuedBytes === 0) {
@@ -442,6 +468,16 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
       // Observers are lifecycle code; a failure there must not reach the caller of close().
     }
   }
+}
+
+/** A stream's `maxEventBytes`: the given one (never above `maxBufferedBytes`), else the default capped to it. */
+function maxEventBytes(given: number | undefined, maxBufferedBytes: number): number {
+  if (given === undefined) return maxBufferedBytes > 0 ? Math.min(DEFAULT_MAX_EVENT_BYTES, maxBufferedBytes) : DEFAULT_MAX_EVENT_BYTES;
+  checkOption.positiveNumber('maxEventBytes', given);
+  if (maxBufferedBytes > 0 && given > maxBufferedBytes) {
+    throw new SseError('ERR_SSE_OPTION', `maxEventBytes (${given}) cannot exceed maxBufferedBytes (${maxBufferedBytes}): one event larger than the bound would get past it; lower maxEventBytes or raise maxBufferedBytes`);
+  }
+  return given;
 }
 
 function closedError(info: CloseInfo): SseError {

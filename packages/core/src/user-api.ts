@@ -7,6 +7,7 @@ export {
   CLOSE_REASONS,
   DEFAULT_KEEP_ALIVE_MS,
   DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   type AnyEventStream,
   type CloseInfo,
@@ -46,5 +47,5 @@ export {
   type StreamRegistry,
   type StreamRegistryOptions,
 } from './registry.js';
-export { reject, stopReconnecting, type RejectInit, type Rejection } from './rejection.js';
-export type { ServeOptions, SseHandler } from './serve.js';
+export { reject, stopReconnecting, type PlainRejection, type RejectInit, type Rejection } from './rejection.js';
+export type { AuthorizeResult, ServeOptions, SseHandler } from './serve.js';

@@ -257,9 +257,9 @@ describe('createStreamRegistry', () => {
 
 describe('exported defaults', () => {
   it('are the values streams use when no option is given', async () => {
-    const { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH } = await import('../src/index.js');
+    const { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH, DEFAULT_MAX_EVENT_BYTES } = await import('../src/index.js');
     const { readLastEventId } = await import('../src/adapter.js');
-    expect([DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH]).toEqual([15_000, 1_048_576, 30_000, 1024]);
+    expect([DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_LAST_EVENT_ID_LENGTH, DEFAULT_MAX_EVENT_BYTES]).toEqual([15_000, 1_048_576, 30_000, 1024, 262_144]);
     vi.useFakeTimers();
     const sink = new MemorySink();
     const stream = createEventStream(sink);

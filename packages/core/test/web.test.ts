@@ -124,7 +124,7 @@ describe('serveEventStream: guards and handler errors', () => {
     expect(await responses[2]!.text()).toBe('');
   });
 
-  it('opens the stream when authorize returns true or nothing, with the request', async () => {
+  it('opens the stream only when authorize returns true, with the request', async () => {
     const seen: Request[] = [];
     const handler = createFetchHandler((stream) => stream.close(), {
       authorize: (req) => {

@@ -38,6 +38,11 @@ export const kFinished: unique symbol = Symbol.for(`@sse/core.internals/${PROTOC
 export const kForceAbort: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.forceAbort`);
 /** Closes with a given reason (the request flow closes a failed handler's stream with `'error'`). */
 export const kCloseWith: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.closeWith`);
+/**
+ * Where a stream reports a failure no caller may be watching: an iterable given to `pipe()` that
+ * threw, whose promise the handler did not return (the request flow routes it to `onError`).
+ */
+export const kReportError: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.reportError`);
 /** A registry's admission: a rejection when a new stream may not open. */
 export const kAdmit: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.admit`);
 /** A registry starts tracking a stream that just opened. */
@@ -54,6 +59,11 @@ export interface StreamObserver {
 /** The members every stream of this protocol has besides its public API. */
 export interface StreamInternals {
   readonly [kCreatedBy]: string;
+  /**
+   * Writes (or queues) a whole frame. `false` when it was not taken: the stream is closed, or the
+   * frame is larger than the stream's `maxEventBytes` (then nothing was written and the stream
+   * stays open).
+   */
   [kWriteFrame](chunk: Uint8Array, now?: number, isComment?: boolean): boolean;
   [kReplayed](count: number): void;
   [kObserve](observer: StreamObserver): void;
@@ -62,6 +72,7 @@ export interface StreamInternals {
   readonly [kFinished]: Promise<void>;
   [kForceAbort](): void;
   [kCloseWith](reason: CloseReason, error?: unknown): void;
+  [kReportError](reporter: (error: unknown) => void): void;
 }
 
 /** A stream as core's own modules see it. */
