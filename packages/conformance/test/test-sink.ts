@@ -46,7 +46,7 @@ function createTestSink(req: IncomingMessage, res: ServerResponse, flaw: Flaw): 
 
 function adapter(flaw: Flaw): (handler: ConformanceHandler, options: ConformanceOptions) => (req: IncomingMessage, res: ServerResponse) => void {
   return (handler, options) => (req, res) => {
-    void serveEventStream({
+    serveEventStream({
       request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
       createSink: () => createTestSink(req, res, flaw),
       respond: (rejection) => {
@@ -55,6 +55,10 @@ function adapter(flaw: Flaw): (handler: ConformanceHandler, options: Conformance
       args: [],
       handler,
       options,
+    }).catch(() => {
+      // Nothing was streamed (authorize threw, or returned a rejection that cannot be answered).
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
     });
   };
 }
