@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisStore, SseRedisUnavailableError, type RedisStore, type RedisStoreOptions, type RedisStoreStatus } from '../src/index.js';
 import { compareStreamIds } from '../src/stream-id.js';
 import { startRedisServer, type RedisServer } from '../src/testing.js';
-import { startLaggingProxy, waitFor } from './support.js';
+import { openStream, startInstance, startLaggingProxy, waitFor } from './support.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -130,6 +130,34 @@ describe('createRedisStore: publish and listen', () => {
     await waitFor(() => received.some((event) => event.id === after.id));
     expect(received.map((event) => event.data)).toEqual(['before', 'after']);
     expect((await a.since(before.id))?.map((event) => event.data)).toEqual(['after']);
+  });
+
+  it('an 8 MB entry written by another instance (with a larger maxEventBytes) is neither delivered nor replayed here, and is reported', async () => {
+    const writer = store();
+    const big = createChannel({ store: writer, maxEventBytes: 16 << 20, onError: () => undefined });
+    const reader = await startInstance({ url: redis.url, stream: writer.stream });
+    try {
+      const live = await openStream(`${reader.url}/events`);
+      await live.replay();
+      const first = await big.broadcast({ event: 'chat', data: { text: 'before' } });
+      await big.broadcast({ event: 'chat', data: { text: 'x'.repeat(8 << 20) } });
+      await big.broadcast({ event: 'chat', data: { text: 'after' } });
+      await live.stream.until(() => live.texts().length === 2, 'the two small events');
+      expect(live.texts()).toEqual(['before', 'after']);
+      expect(live.stream.bytes).toBeLessThan(1024);
+      expect(reader.channelErrors.map((error) => (error as SseError).code)).toEqual(['ERR_SSE_EVENT_TOO_LARGE']);
+      // A client reconnecting from before the entry is not sent it either.
+      const again = await openStream(`${reader.url}/events`, first);
+      expect(await again.replay()).toEqual({ status: 'replayed', count: 1 });
+      expect(again.texts()).toEqual(['after']);
+      expect(again.stream.bytes).toBeLessThan(1024);
+      expect(reader.channelErrors).toHaveLength(2);
+      live.close();
+      again.close();
+    } finally {
+      await reader.close();
+      await big.close();
+    }
   });
 
   it('keeps the stream bounded by maxLen (Redis trims in whole nodes)', async () => {
