@@ -1,6 +1,6 @@
 import { createStreamRegistry, type CloseInfo } from '@sse/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requestEventStream } from '@sse/conformance';
+import { requestEventStream, type EventStreamClient } from '@sse/conformance';
 import { record } from './figures.js';
 import { adapters } from './servers.js';
 
@@ -38,7 +38,7 @@ const CLIENTS = 20;
  * (Hono) writes the head only after the handler returned, so a stream that fails that early may
  * be cut first. Either way the client reconnects; what must never come is a crash.
  */
-async function open(url: string): ReturnType<typeof requestEventStream> | Promise<undefined> {
+function open(url: string): Promise<EventStreamClient | undefined> {
   return requestEventStream(url).catch((error: unknown) => {
     expect((error as { code?: unknown }).code, String(error)).toBe('ECONNRESET');
     return undefined;

@@ -116,7 +116,7 @@ export const reconnectCases: CaseGroup[] = [
       {
         title: 'authorize answers 401, 403, 429 and 503 (+ Retry-After) before any event-stream header, and never runs the handler',
         async run(t) {
-          let verdict: boolean | Rejection | Promise<Rejection> | undefined;
+          let verdict = true as boolean | Rejection | Promise<Rejection>;
           let handled = 0;
           const server = await t.mount(
             (stream) => {
