@@ -29,8 +29,9 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
     // On @hono/node-server: Node's own request and response, for what only they can tell.
     const serve = async (): Promise<Response> => {
       const response = await serveRequest();
-      // A HEAD's answer has the stream's headers but no body: only a stream that flows has a client to watch.
-      if (response.body !== null && response.headers.get('content-type')?.startsWith('text/event-stream') === true) closeOnClientFin(incoming, outgoing);
+      // A HEAD's answer has the stream's headers but no stream to watch. (Reading response.body here
+      // would make @hono/node-server buffer the body of a stream that already ended, with a length.)
+      if (incoming.method !== 'HEAD' && response.headers.get('content-type')?.startsWith('text/event-stream') === true) closeOnClientFin(incoming, outgoing);
       return response;
     };
     const turn = waitForTurn(incoming, outgoing);
