@@ -293,7 +293,9 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E> {
       this.#onShutdown = () => this.#close('shutdown');
       this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
     }
-    if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame), undefined, true);
+    // Bytes at open: fronts that hold the head until the first body byte (Caddy `encode`, nginx
+    // HTTP/2, Bun) would otherwise keep a quiet stream from firing `open`.
+    this[kWriteFrame](retryFrame === undefined ? KEEP_ALIVE_FRAME : encodeFrame(retryFrame), undefined, true);
     if (this.#keepAliveMs > 0) this.#armKeepAlive(this.#keepAliveMs);
     if (lifetimeMs !== undefined && !this.#isClosed) {
       this.#lifetimeTimer = setTimeout(() => this.#close('lifetime'), lifetimeMs);

@@ -244,7 +244,7 @@ describe('exported defaults', () => {
     const sink = new MemorySink();
     const stream = createEventStream(sink);
     vi.advanceTimersByTime(DEFAULT_KEEP_ALIVE_MS);
-    expect(sink.text).toBe(':\n\n');
+    expect(sink.text).toBe(':\n\n:\n\n'); // the comment at open, then the keep-alive
     sink.accepting = false;
     stream.send('x');
     vi.advanceTimersByTime(DEFAULT_STALL_TIMEOUT_MS);
