@@ -52,8 +52,8 @@ export function frontCases(front: FrontCase): void {
   });
   afterAll(async () => {
     for (const client of clients.splice(0)) client.close();
-    await proxy?.stop();
     await origin?.close();
+    await proxy?.stop();
   });
 
   async function connect(): Promise<{ client: EventStreamClient; stream: EventStream; index: number }> {

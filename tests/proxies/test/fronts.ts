@@ -53,6 +53,8 @@ export interface FrontSpec {
   config: (dir: string, port: number, originPort: number) => string;
   configName: string;
   env?: (dir: string) => Record<string, string>;
+  /** Defaults to `SIGTERM`. */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Starts a front on a free loopback port in front of `originUrl`, and resolves once it accepts connections. */
@@ -71,8 +73,12 @@ export async function startFront(spec: FrontSpec, originUrl: string, path = '/')
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If the test process dies before afterAll (a hang guard, Ctrl-C), the front must not outlive it.
+  const killOnExit = (): void => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const stop = async (): Promise<void> => {
-    await stopChild(child, exited);
+    await stopChild(child, exited, spec.stopSignal ?? 'SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -91,9 +97,9 @@ export async function startFront(spec: FrontSpec, originUrl: string, path = '/')
   return { url: `http://127.0.0.1:${port}${path}`, output: () => output, stop };
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+async function stopChild(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  process.kill(child.pid, 'SIGTERM');
+  process.kill(child.pid, signal);
   const killer = setTimeout(() => {
     if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
   }, 5_000);
@@ -139,6 +145,13 @@ export async function startOrigin(options: NodeSseOptions = {}): Promise<Origin>
   const mounted = await listen(server, '/events');
   return Object.assign(mounted, { streams, registry, requests });
 }
+
+/** What the docs recommend for an SSE location (packages/node/README.md, "Behind a proxy"). */
+export const NGINX_SSE_CONFIG = `
+      proxy_http_version 1.1;
+      proxy_set_header Connection '';
+      proxy_buffering off;
+      proxy_read_timeout 1h;`;
 
 /** nginx from Debian, run in the foreground with `extra` inside its one `location`. */
 export function nginx(extra: string): FrontSpec {
@@ -201,6 +214,8 @@ export function caddy(directives: string[]): FrontSpec {
     command: 'caddy',
     configName: 'Caddyfile',
     args: (_dir, config) => ['run', '--config', config, '--adapter', 'caddyfile'],
+    // SIGTERM makes Caddy wait out a graceful shutdown (over a second); the test needs none.
+    stopSignal: 'SIGQUIT',
     env: (dir) => ({ HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }),
     config: (_dir, port, originPort) => `
 {
