@@ -184,6 +184,24 @@ ${extra}
   };
 }
 
+/**
+ * nginx as an HTTP/2 + TLS front (`listen … ssl http2`), with a self-signed certificate made by
+ * `openssl` in its temp dir, and the SSE config in its `location`.
+ */
+export function nginxHttp2(): FrontSpec {
+  const plain = nginx(NGINX_SSE_CONFIG);
+  return {
+    ...plain,
+    config: (dir, port, originPort) => {
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      if (made.status !== 0) throw new Error('openssl could not make a self-signed certificate for the HTTP/2 front');
+      return plain
+        .config(dir, port, originPort)
+        .replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} ssl http2;\n    ssl_certificate ${dir}/cert.pem;\n    ssl_certificate_key ${dir}/key.pem;`);
+    },
+  };
+}
+
 /** HAProxy from Debian in the foreground (`-db`), HTTP mode, with `options` in its defaults. */
 export function haproxy(options: string[]): FrontSpec {
   return {
