@@ -15,6 +15,13 @@ describe.skipIf(!hasCaddy)('Caddy 2.6 in front (skipped only when the caddy bina
     });
   });
 
+  // Not needed for an event stream (Caddy flushes text/event-stream on every write by itself), and
+  // harmful: in this "low-latency mode" Caddy does not cancel the request to the app when the
+  // client leaves, so the app sees the departure only at a write.
+  describe('with reverse_proxy { flush_interval -1 }', () => {
+    frontCases({ label: 'Caddy flush_interval -1', spec: caddy([], ['flush_interval -1']), upstreamHttpVersion: '1.1', departure: 'at-a-write' });
+  });
+
   describe('with reverse_proxy only', () => {
     frontCases({ label: 'Caddy reverse_proxy', spec: caddy([]), upstreamHttpVersion: '1.1', departure: 'at-once' });
   });

@@ -226,8 +226,11 @@ backend origin
   };
 }
 
-/** Caddy from Debian: HTTP only on loopback, no admin endpoint, `directives` before `reverse_proxy`. */
-export function caddy(directives: string[]): FrontSpec {
+/**
+ * Caddy from Debian: HTTP only on loopback, no admin endpoint, `directives` before
+ * `reverse_proxy`, and `proxyOptions` inside its block.
+ */
+export function caddy(directives: string[], proxyOptions: string[] = []): FrontSpec {
   return {
     command: 'caddy',
     configName: 'Caddyfile',
@@ -243,7 +246,9 @@ export function caddy(directives: string[]): FrontSpec {
 http://127.0.0.1:${port} {
   bind 127.0.0.1
 ${directives.map((directive) => `  ${directive}`).join('\n')}
-  reverse_proxy 127.0.0.1:${originPort}
+  reverse_proxy 127.0.0.1:${originPort} {
+${proxyOptions.map((option) => `    ${option}`).join('\n')}
+  }
 }
 `,
   };
