@@ -172,7 +172,8 @@ describe('createStreamRegistry', () => {
     const reader = response.body!.getReader();
     await reader.cancel();
     const counters = registry.counters();
-    expect(counters).toMatchObject({ open: 0, opened: 1, closed: 1, eventsWritten: 2, replays: 1, replayedEvents: 0 });
+    // commentsWritten: the comment at open (fronts that hold the head until the first body byte need it).
+    expect(counters).toMatchObject({ open: 0, opened: 1, closed: 1, eventsWritten: 2, commentsWritten: 1, replays: 1, replayedEvents: 0 });
     expect(counters.closedBy.client).toBe(1);
     expect(counters.bytesWritten).toBeGreaterThan(20);
     expect(registry.toPrometheus()).toMatch(/^sse_streams_opened_total 1$/m);
