@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The two commands of the README, `npm start` and `npm test`, land here. On a machine with only
 // Node and npm, this installs what is missing (pnpm, the workspace's packages, and for the tests
-// Chromium and Redis from Debian's packages), then runs the job.
+// Chromium, Redis, nginx, HAProxy and Caddy from Debian's packages), then runs the job.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,12 +40,19 @@ function pnpm() {
   return ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
 }
 
-/** Chromium (browser tests) and redis-server (@sse/redis tests) come from Debian's packages. */
+/**
+ * Chromium (browser tests), redis-server (@sse/redis tests), and the fronts tests/proxies runs
+ * the server behind (nginx, HAProxy, Caddy) come from Debian's packages.
+ */
 function ensureSystemPackages() {
   const missing = [];
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) missing.push('chromium');
   if (output('redis-server', ['--version']) === undefined) missing.push('redis-server');
+  // nginx and haproxy live in /usr/sbin, which a normal user's PATH may lack.
+  for (const [name, binary] of [['nginx', '/usr/sbin/nginx'], ['haproxy', '/usr/sbin/haproxy'], ['caddy', '/usr/bin/caddy']]) {
+    if (!existsSync(binary) && output(name, ['-v']) === undefined && output(name, ['version']) === undefined) missing.push(name);
+  }
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const canSudo = !isRoot && output('sudo', ['-n', 'true']) !== undefined;

@@ -49,7 +49,7 @@ describe('createChannel: broadcast', () => {
     unsubscribe();
     expect(channel.size).toBe(0);
     void channel.broadcast('nobody');
-    expect(b.sink.chunks).toHaveLength(0);
+    expect(b.sink.text).toBe(':\n\n'); // only the comment at open
     const closed = client();
     closed.stream.close();
     channel.subscribe(closed.stream);
@@ -79,7 +79,7 @@ describe('createChannel: broadcast', () => {
     expect(() => channel.broadcast({ data: 1, id: '' })).toThrow(SseFormatError);
     expect(() => channel.broadcast({ who: 1 } as never)).toThrow(SseFormatError);
     expect(() => channel.broadcast({})).toThrow(SseFormatError);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
   });
 
   it('keeps writing to fast subscribers while a slow one is dropped', () => {
@@ -141,7 +141,7 @@ describe('createChannel: history and replay', () => {
     const { sink, stream } = client(ids[2]);
     const results: ReplayResult[] = [];
     channel.subscribe(stream, { onReplay: (result) => results.push(result) });
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     expect(results).toEqual([{ status: 'replayed', lastEventId: ids[2], count: 0 }]);
   });
 
@@ -227,7 +227,7 @@ describe('createChannel: history and replay', () => {
     channel.subscribe(stream);
     // Published while the history read is in flight: m5 and m6 are not in the snapshot.
     for (let n = 5; n < 7; n++) await channel.broadcast(`m${n}`);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     releaseSince();
     await vi.waitFor(() => expect(received(sink)).toHaveLength(5));
     await channel.broadcast('m7');
