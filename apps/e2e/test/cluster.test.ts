@@ -92,4 +92,4 @@ test('demo:cluster starts two Express instances sharing one chat through its own
       }
     }
   }
-}, 90_000);
+}, 180_000); // a hang guard: the demo starts redis-server and two instances through tsx
