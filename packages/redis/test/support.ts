@@ -97,6 +97,7 @@ export async function openStream(url: string, lastEventId?: string): Promise<Str
   let ended = false;
   const parser = createParser({ onEvent: (event) => events.push(event) });
   const decoder = new TextDecoder();
+  // Reads in the background while the test looks at `events`; it catches its own errors.
   void (async () => {
     try {
       const reader = response.body!.getReader();

@@ -73,6 +73,7 @@ export function startApp(framework: Framework, options: StartOptions = {}): Prom
       child.kill('SIGKILL');
       reject(new Error(`the ${framework} app printed no startup line within 30 s:\n${output}`));
     }, 30_000);
+    // `exited` never rejects; this only turns an early exit into a failed start.
     void exited.then((exit) => {
       clearTimeout(timer);
       reject(new Error(`the ${framework} app exited (${JSON.stringify(exit)}) before it listened:\n${output}`));

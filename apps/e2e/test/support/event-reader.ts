@@ -59,7 +59,7 @@ export class EventReader {
     const deadline = Date.now() + timeoutMs;
     let seen = 0;
     let ended = false;
-    void this.ended.then(() => (ended = true));
+    void this.ended.then(() => (ended = true)); // `ended` never rejects: it resolves 'clean' or 'error'
     for (;;) {
       for (; seen < this.events.length; seen++) {
         const event = this.events[seen]!;
