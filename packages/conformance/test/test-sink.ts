@@ -46,6 +46,8 @@ function createTestSink(req: IncomingMessage, res: ServerResponse, flaw: Flaw): 
 
 function adapter(flaw: Flaw): (handler: ConformanceHandler, options: ConformanceOptions) => (req: IncomingMessage, res: ServerResponse) => void {
   return (handler, options) => (req, res) => {
+    // Not awaited: node:http ignores a listener's result. What fails before a stream opened
+    // (authorize threw, or returned a rejection that cannot be answered) is answered with a 500.
     serveEventStream({
       request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
       createSink: () => createTestSink(req, res, flaw),
@@ -56,7 +58,6 @@ function adapter(flaw: Flaw): (handler: ConformanceHandler, options: Conformance
       handler,
       options,
     }).catch(() => {
-      // Nothing was streamed (authorize threw, or returned a rejection that cannot be answered).
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
