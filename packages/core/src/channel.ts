@@ -327,7 +327,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       this.#onError(
         new SseError(
           'ERR_SSE_EVENT_TOO_LARGE',
-          `event ${event.id} (${chunk.byteLength} bytes) is larger than the maxEventBytes of ${subscribers.length} subscribed stream(s); it was not written to them, and they were told they missed an event. Give those streams a larger maxEventBytes (and maxBufferedBytes), or broadcast smaller events`,
+          `event ${event.id} (${chunk.byteLength} bytes) is larger than the maxEventBytes of ${subscribers.length} subscribed stream(s); it was not written to them (they missed it). Give those streams a larger maxEventBytes (and maxBufferedBytes), or broadcast smaller events`,
         ),
       );
     }
@@ -376,7 +376,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       this.#onError(
         new SseError(
           'ERR_SSE_EVENT_TOO_LARGE',
-          `event ${event.id} from the store is ${size} bytes, larger than maxEventBytes (${limit}); it was not delivered, and subscribers were told they missed an event. Something published it without this limit (another instance with a larger maxEventBytes, or a direct write to the store)`,
+          `event ${event.id} from the store is ${size} bytes, larger than maxEventBytes (${limit}); it was delivered to no subscriber (they missed it). Something published it without this limit (another instance with a larger maxEventBytes, or a direct write to the store)`,
         ),
       );
       return null;
