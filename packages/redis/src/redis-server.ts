@@ -147,8 +147,13 @@ function launch(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // Rejects once the process is gone: a caller that sees the error finds nothing left running.
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+        reject(error);
+        return;
+      }
+      child.once('exit', () => reject(error));
       child.kill('SIGKILL');
-      reject(error);
     };
     const timer = setTimeout(
       () => fail(new SseError('ERR_SSE_REDIS_SERVER_START', `redis-server did not accept connections within ${timeoutMs} ms:\n${output}`)),

@@ -27,6 +27,12 @@ function childRedisServers(): number[] {
   }
 }
 
+/** `CLUSTER SLOTS` as one node sees it: [first slot, last slot, master's port][]. */
+async function slotRanges(node: RedisClusterNode): Promise<[number, number, number][]> {
+  const reply = await direct(node).cluster('SLOTS');
+  return reply.map(([start, end, master]) => [start, end, master![1]]);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -73,9 +79,29 @@ describe('startRedisCluster (@sse/redis/testing): failures', () => {
     expect(childRedisServers()).toEqual([]);
   });
 
-  it('rejects with what a node said when redis-server cannot start', async () => {
-    const attempt = startRedisCluster({ command: '/nonexistent/redis-server' });
-    await expect(attempt).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_SERVER_NOT_FOUND' });
+  it('says so when redis-server is missing or a node does not start in time, and leaves no node running', async () => {
+    await expect(startRedisCluster({ command: '/nonexistent/redis-server' })).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_SERVER_NOT_FOUND' });
+    const late = startRedisCluster({ timeoutMs: 1 });
+    await expect(late).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_CLUSTER_START' });
+    await expect(late).rejects.toThrow(/a cluster node did not start: redis-server did not accept connections within 1 ms/);
+    expect(childRedisServers()).toEqual([]);
+  });
+});
+
+describe('startRedisCluster options', () => {
+  it('starts masters without replicas, with the node timeout it is given; failover() then has nothing to promote', async () => {
+    const small = await startRedisCluster({ replicasPerMaster: 0, nodeTimeoutMs: 5000 });
+    try {
+      expect(small.nodes).toHaveLength(3);
+      expect(await small.masters()).toEqual(small.nodes);
+      const node = track(new Redis({ port: small.nodes[0]!.port, host: '127.0.0.1' }));
+      expect(await node.config('GET', 'cluster-node-timeout')).toEqual(['cluster-node-timeout', '5000']);
+      expect(await node.cluster('INFO')).toMatch(/^cluster_size:3\r?$/m);
+      await expect(small.failover(small.nodes[0]!)).rejects.toThrow(/has no running replica to promote/);
+      node.disconnect();
+    } finally {
+      await small.stop();
+    }
     expect(childRedisServers()).toEqual([]);
   });
 });
@@ -114,10 +140,10 @@ describe('startRedisCluster (@sse/redis/testing)', () => {
     for (const replica of replicas.flat()) expect(await replica.role()).toBe('replica');
     for (const master of masters) expect(await master.role()).toBe('master');
 
-    const slots = (await direct(cluster.nodes[0]!).cluster('SLOTS')) as [number, number, [string, number]][];
+    const slots = await slotRanges(cluster.nodes[0]!);
     expect(slots.reduce((sum, [start, end]) => sum + end - start + 1, 0)).toBe(16384);
-    expect(new Set(slots.map(([, , [, port]]) => port))).toEqual(new Set(masters.map((master) => master.port)));
-    expect(await cluster.nodeForSlot(0)).toBe(masters.find((master) => master.port === slots.find(([start]) => start === 0)![2][1]));
+    expect(new Set(slots.map(([, , port]) => port))).toEqual(new Set(masters.map((master) => master.port)));
+    expect(await cluster.nodeForSlot(0)).toBe(masters.find((master) => master.port === slots.find(([start]) => start === 0)![2]));
     await expect(cluster.nodeForSlot(16384)).rejects.toMatchObject({ code: 'ERR_SSE_OPTION' });
   });
 
@@ -129,10 +155,10 @@ describe('startRedisCluster (@sse/redis/testing)', () => {
       if (!byMaster.has(node)) byMaster.set(node, key);
     }
     expect(byMaster.size).toBe(3);
-    const slotOwners = (await direct(cluster.nodes[0]!).cluster('SLOTS')) as [number, number, [string, number]][];
+    const slotOwners = await slotRanges(cluster.nodes[0]!);
     for (const [node, key] of byMaster) {
       const slot = await client.cluster('KEYSLOT', key);
-      expect(slotOwners.find(([start, end]) => start <= slot && slot <= end)![2][1]).toBe(node.port);
+      expect(slotOwners.find(([start, end]) => start <= slot && slot <= end)![2]).toBe(node.port);
       expect(await cluster.nodeForSlot(slot)).toBe(node);
       await client.set(key, `on ${node.port}`);
       expect(await client.get(key)).toBe(`on ${node.port}`);
