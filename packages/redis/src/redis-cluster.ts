@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { SseError } from '@sse/core';
-import { Redis } from 'ioredis';
+import { ask, roleOf, slotRanges, SLOTS, whatIsMissing } from './cluster-probe.js';
 import { freePort, startRedisProcess, type RedisServer } from './redis-server.js';
 
 /** Options of {@link startRedisCluster}. */
@@ -74,8 +74,10 @@ export interface RedisCluster {
 
 const CLI_NOT_FOUND_HINT =
   'install it (Debian/Ubuntu: apt-get install redis-server, which brings redis-tools; macOS: brew install redis) or set REDIS_CLI to its path';
-const SLOTS = 16384;
 const POLL_MS = 100;
+
+type WaitCode = 'ERR_SSE_REDIS_CLUSTER_START' | 'ERR_SSE_REDIS_CLUSTER_FAILOVER' | 'ERR_SSE_REDIS_CLUSTER_STATE';
+
 
 /**
  * Starts a throwaway Redis Cluster for tests: `masters × (1 + replicasPerMaster)` cluster-enabled
@@ -93,34 +95,31 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const cli = options.cliCommand ?? process.env.REDIS_CLI ?? 'redis-cli';
   const deadline = Date.now() + timeoutMs;
   const clusterArgs = async (): Promise<string[]> => [
-    '--cluster-enabled', 'yes',
-    '--cluster-config-file', 'nodes.conf', // in the node's own directory
-    '--cluster-node-timeout', String(nodeTimeoutMs),
+    ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], // in the node's own directory
+    ...['--cluster-node-timeout', String(nodeTimeoutMs)],
     // The cluster bus defaults to port + 10000, which may be taken or past 65535.
-    '--cluster-port', String(await freePort()),
+    ...['--cluster-port', String(await freePort())],
     // A test cluster always promotes a replica, however long it was cut from its master.
-    '--cluster-replica-validity-factor', '0',
+    ...['--cluster-replica-validity-factor', '0'],
     // Replicas sync at once instead of waiting 5 s for more replicas to share the transfer.
-    '--repl-diskless-sync-delay', '0',
+    ...['--repl-diskless-sync-delay', '0'],
   ];
+  const serverOptions = { ...(options.command === undefined ? {} : { command: options.command }), startTimeoutMs: timeoutMs };
   const started = await Promise.allSettled(
-    Array.from({ length: masterCount * (1 + replicasPerMaster) }, () =>
-      startRedisProcess({ ...(options.command === undefined ? {} : { command: options.command }), startTimeoutMs: timeoutMs }, clusterArgs),
-    ),
+    Array.from({ length: masterCount * (1 + replicasPerMaster) }, () => startRedisProcess(serverOptions, clusterArgs)),
   );
   const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  const cluster = createCluster(servers, masterCount, timeoutMs);
+  const { cluster, whole } = createCluster(servers, masterCount, timeoutMs);
   try {
     if (failed !== undefined) {
       const reason: unknown = failed.reason;
       if (reason instanceof SseError && reason.code === 'ERR_SSE_REDIS_SERVER_NOT_FOUND') throw reason;
-      throw new SseError('ERR_SSE_REDIS_CLUSTER_START', `a cluster node did not start: ${String(reason instanceof Error ? reason.message : reason)}`, {
-        cause: reason,
-      });
+      const message = reason instanceof Error ? reason.message : String(reason);
+      throw new SseError('ERR_SSE_REDIS_CLUSTER_START', `a cluster node did not start: ${message}`, { cause: reason });
     }
-    await run(cli, ['--cluster', 'create', ...cluster.seeds, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], deadline);
-    await cluster.whole(deadline, () => 'ERR_SSE_REDIS_CLUSTER_START', 'after redis-cli --cluster create');
+    await runCli(cli, ['--cluster', 'create', ...cluster.seeds, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], deadline);
+    await whole(deadline, 'ERR_SSE_REDIS_CLUSTER_START', 'after redis-cli --cluster create');
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -128,12 +127,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   return cluster;
 }
 
-interface Cluster extends RedisCluster {
-  /** Waits until the cluster is whole, or throws `code()` once `deadline` passed. */
-  whole(deadline: number, code: () => 'ERR_SSE_REDIS_CLUSTER_START' | 'ERR_SSE_REDIS_CLUSTER_FAILOVER' | 'ERR_SSE_REDIS_CLUSTER_STATE', when: string, extra?: () => Promise<string | undefined>): Promise<void>;
-}
+/** Waits until the cluster is whole (and `more` finds nothing missing either), or throws `code` after `deadline`. */
+type WaitUntilWhole = (deadline: number, code: WaitCode, when: string, more?: () => Promise<string | undefined>) => Promise<void>;
 
-function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: number): Cluster {
+function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: number): { cluster: RedisCluster; whole: WaitUntilWhole } {
   const paused = new Set<RedisServer>();
   let stopped = false;
   const nodes: RedisClusterNode[] = servers.map((server) => ({
@@ -144,8 +141,7 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
       return server.pid;
     },
     async role() {
-      const reply = await ask(answering(server), ['ROLE']);
-      return (reply as unknown[])[0] === 'master' ? 'master' : 'replica';
+      return (await roleOf(answering(server))).role;
     },
   }));
   const serverOf = (node: RedisClusterNode): RedisServer => {
@@ -160,30 +156,29 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
     if (paused.has(server)) throw new SseError('ERR_SSE_REDIS_CLUSTER_STATE', `node 127.0.0.1:${server.port} is paused (SIGSTOP); resume() it first`);
     return server.port;
   };
+  /** The nodes that can answer now: running, not paused. */
   const live = (): RedisClusterNode[] => nodes.filter((node) => node.pid !== undefined && !paused.has(serverOf(node)));
-  const byPort = (port: number): RedisClusterNode | undefined => nodes.find((node) => node.port === port);
 
-  /** `CLUSTER SLOTS` of the first live node that answers: [start, end, master port][]. */
+  /** `CLUSTER SLOTS` of the first live node that answers. */
   const slotMap = async (): Promise<[number, number, number][]> => {
     let lastError: unknown;
     for (const node of live()) {
       try {
-        return parseSlots(await ask(node.port, ['CLUSTER', 'SLOTS']));
+        return await slotRanges(node.port);
       } catch (error) {
         lastError = error;
       }
     }
-    throw new SseError('ERR_SSE_REDIS_CLUSTER_STATE', `no running node answered CLUSTER SLOTS${lastError instanceof Error ? ` (${lastError.message})` : ''}`, {
-      cause: lastError,
-    });
+    const why = lastError instanceof Error ? ` (${lastError.message})` : '';
+    throw new SseError('ERR_SSE_REDIS_CLUSTER_STATE', `no running node answered CLUSTER SLOTS${why}`, { cause: lastError });
   };
 
   const replicasOf = async (master: RedisClusterNode): Promise<RedisClusterNode[]> => {
     serverOf(master);
     const found: RedisClusterNode[] = [];
     for (const node of live()) {
-      const role = (await ask(node.port, ['ROLE']).catch(() => [])) as unknown[];
-      if (role[0] === 'slave' && Number(role[2]) === master.port) found.push(node);
+      const role = await roleOf(node.port).catch(() => undefined);
+      if (role?.role === 'replica' && role.masterPort === master.port) found.push(node);
     }
     return found;
   };
@@ -193,44 +188,22 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
       throw new SseError('ERR_SSE_OPTION', `slot must be an integer from 0 to ${SLOTS - 1}, got ${String(slot)}`);
     }
     const range = (await slotMap()).find(([start, end]) => start <= slot && slot <= end);
-    const node = range === undefined ? undefined : byPort(range[2]);
+    const node = nodes.find((each) => each.port === range?.[2]);
     if (node === undefined) throw new SseError('ERR_SSE_REDIS_CLUSTER_STATE', `no node of this cluster serves slot ${slot}`);
     return node;
   };
 
-  /** What is missing for the cluster to be whole, or `undefined` when it is. */
-  const missing = async (): Promise<string | undefined> => {
-    const running = live();
-    const views = new Set<string>();
-    for (const node of running) {
-      const where = `127.0.0.1:${node.port}`;
-      let info: string, table: string, role: unknown[];
-      try {
-        [info, table, role] = (await askAll(node.port, [['CLUSTER', 'INFO'], ['CLUSTER', 'NODES'], ['ROLE']])) as [string, string, unknown[]];
-      } catch (error) {
-        return `${where} did not answer (${error instanceof Error ? error.message : String(error)})`;
-      }
-      const field = (name: string): string | undefined => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
-      if (field('cluster_state') !== 'ok') return `${where} says cluster_state:${field('cluster_state') ?? '?'}`;
-      if (field('cluster_slots_ok') !== String(SLOTS)) return `${where} says cluster_slots_ok:${field('cluster_slots_ok') ?? '?'}`;
-      if (field('cluster_known_nodes') !== String(nodes.length)) return `${where} knows ${field('cluster_known_nodes') ?? '?'} of ${nodes.length} nodes`;
-      const lines = parseNodes(table);
-      for (const other of running) {
-        const line = lines.find((entry) => entry.port === other.port);
-        if (line === undefined) return `${where} does not know 127.0.0.1:${other.port}`;
-        const bad = line.flags.filter((flag) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(flag));
-        if (bad.length > 0) return `${where} flags 127.0.0.1:${other.port} ${bad.join(',')}`;
-      }
-      const owners = lines.filter((entry) => entry.slots.length > 0);
-      if (owners.length !== masterCount) return `${where} sees ${owners.length} masters serving slots, not ${masterCount}`;
-      views.add(owners.map((entry) => `${entry.port}:${entry.slots.join(',')}`).sort().join(' '));
-      if (role[0] === 'slave' && role[3] !== 'connected') return `${where} is a replica in state ${String(role[3])} with its master 127.0.0.1:${String(role[2])}`;
+  const whole: WaitUntilWhole = async (deadline, code, when, more) => {
+    for (;;) {
+      const ports = live().map((node) => node.port);
+      const seen = (await whatIsMissing({ ports, nodeCount: nodes.length, masterCount })) ?? (await more?.());
+      if (seen === undefined) return;
+      if (Date.now() > deadline) throw new SseError(code, `the cluster was not whole ${timeoutMs} ms ${when}: ${seen}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    if (views.size > 1) return `the nodes disagree on who serves which slots: ${[...views].join(' | ')}`;
-    return undefined;
   };
 
-  const cluster: Cluster = {
+  const cluster: RedisCluster = {
     nodes,
     seeds: nodes.map((node) => `127.0.0.1:${node.port}`),
     async masters() {
@@ -241,7 +214,10 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
     replicasOf,
     nodeForSlot,
     async nodeForKey(key) {
-      return nodeForSlot(Number(await ask(live()[0]?.port ?? serverOf(nodes[0]!).port, ['CLUSTER', 'KEYSLOT', key])));
+      const [node] = live();
+      if (node === undefined) throw new SseError('ERR_SSE_REDIS_CLUSTER_STATE', 'no node of this cluster is running');
+      const [slot] = await ask(node.port, [['CLUSTER', 'KEYSLOT', key]]);
+      return nodeForSlot(Number(slot));
     },
     async killNode(node) {
       const server = serverOf(node);
@@ -250,14 +226,15 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
     },
     async failover(master) {
       const deadline = Date.now() + timeoutMs;
-      const fail = (what: string): SseError => new SseError('ERR_SSE_REDIS_CLUSTER_FAILOVER', `cannot fail over 127.0.0.1:${master.port}: ${what}`);
-      if ((await master.role()) !== 'master') throw fail('it is a replica; pass a master (cluster.masters())');
+      const refuse = (why: string): SseError => new SseError('ERR_SSE_REDIS_CLUSTER_FAILOVER', `cannot fail over 127.0.0.1:${master.port}: ${why}`);
+      if ((await master.role()) !== 'master') throw refuse('it is a replica; pass a master (cluster.masters())');
       const replicas = await replicasOf(master);
-      if (replicas.length === 0) throw fail('it has no running replica to promote');
+      if (replicas.length === 0) throw refuse('it has no running replica to promote');
       const ranges = (await slotMap()).filter(([, , port]) => port === master.port);
       await cluster.killNode(master);
       let promoted: RedisClusterNode | undefined;
-      await cluster.whole(deadline, () => 'ERR_SSE_REDIS_CLUSTER_FAILOVER', `after killing master 127.0.0.1:${master.port}`, async () => {
+      // Until the others notice (nodeTimeoutMs), they still say cluster_state:ok with the dead master in it.
+      await whole(deadline, 'ERR_SSE_REDIS_CLUSTER_FAILOVER', `after killing master 127.0.0.1:${master.port}`, async () => {
         promoted = undefined;
         for (const replica of replicas) if ((await replica.role().catch(() => undefined)) === 'master') promoted = replica;
         if (promoted === undefined) return `none of its replicas (${replicas.map((node) => node.port).join(', ')}) is a master yet`;
@@ -272,7 +249,7 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
     },
     async restartNode(node) {
       await serverOf(node).restart();
-      await cluster.whole(Date.now() + timeoutMs, () => 'ERR_SSE_REDIS_CLUSTER_STATE', `after restarting 127.0.0.1:${node.port}`);
+      await whole(Date.now() + timeoutMs, 'ERR_SSE_REDIS_CLUSTER_STATE', `after restarting 127.0.0.1:${node.port}`);
     },
     async pause(node) {
       const server = serverOf(node);
@@ -287,24 +264,13 @@ function createCluster(servers: RedisServer[], masterCount: number, timeoutMs: n
     async stop() {
       if (stopped) return;
       stopped = true;
-      // SIGKILL: on SIGTERM a master would wait for its replicas, up to 10 s for a paused one.
+      // SIGKILL: on SIGTERM a master waits for its replicas to catch up, up to 10 s for a paused one.
       await Promise.all(servers.map((server) => server.kill()));
       await Promise.all(servers.map((server) => server.stop()));
       paused.clear();
     },
-    async whole(deadline, code, when, extra) {
-      let seen: string | undefined;
-      for (;;) {
-        seen = (await missing()) ?? (await extra?.());
-        if (seen === undefined) return;
-        if (Date.now() > deadline) {
-          throw new SseError(code(), `the cluster was not whole ${timeoutMs} ms ${when}: ${seen}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    },
   };
-  return cluster;
+  return { cluster, whole };
 }
 
 function integerOption(name: string, value: number, min: number): number {
@@ -312,61 +278,8 @@ function integerOption(name: string, value: number, min: number): number {
   return value;
 }
 
-/** Sends one command on a fresh connection; a killed or frozen node fails it within 2 s. */
-async function ask(port: number, command: string[]): Promise<unknown> {
-  return (await askAll(port, [command]))[0];
-}
-
-async function askAll(port: number, commands: string[][]): Promise<unknown[]> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {}); // reported by the command's rejection
-  try {
-    await client.connect();
-    const replies: unknown[] = [];
-    for (const [name, ...args] of commands) replies.push(await client.call(name!, ...args));
-    return replies;
-  } finally {
-    client.disconnect();
-  }
-}
-
-function parseSlots(reply: unknown): [number, number, number][] {
-  return (reply as [number, number, [string, number, ...unknown[]]][]).map(([start, end, master]) => [start, end, Number(master[1])]);
-}
-
-interface NodeLine {
-  port: number;
-  flags: string[];
-  slots: string[];
-}
-
-/** `CLUSTER NODES`: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot>…`. */
-function parseNodes(table: string): NodeLine[] {
-  return table
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const fields = line.trim().split(' ');
-      const address = fields[1] ?? '';
-      return {
-        port: Number(/:(\d+)/.exec(address)?.[1]),
-        flags: (fields[2] ?? '').split(','),
-        slots: fields.slice(8).filter((slot) => !slot.startsWith('[')), // `[slot->-id]`: a slot being migrated
-      };
-    });
-}
-
-/** Runs `redis-cli` to its end; rejects with the tail of its output when it fails or hangs. */
-function run(command: string, args: string[], deadline: number): Promise<void> {
+/** Runs `redis-cli` to its end; rejects with the tail of its output when it fails or outlives `deadline`. */
+function runCli(command: string, args: string[], deadline: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
