@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisCluster, type RedisClusterNode } from '../src/testing.js';
@@ -33,12 +34,18 @@ async function slotRanges(node: RedisClusterNode): Promise<[number, number, numb
   return reply.map(([start, end, master]) => [start, end, master![1]]);
 }
 
+/** Whether that process still runs (a zombie, dead but not yet reaped by its new parent, does not). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // not Linux: kill(pid, 0) is all we can know
   }
 }
 
@@ -85,6 +92,31 @@ describe('startRedisCluster (@sse/redis/testing): failures', () => {
     await expect(late).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_CLUSTER_START' });
     await expect(late).rejects.toThrow(/a cluster node did not start: redis-server did not accept connections within 1 ms/);
     expect(childRedisServers()).toEqual([]);
+  });
+});
+
+describe('startRedisCluster exit hook', () => {
+  it('kills the nodes when the process that started them exits without stop()', async () => {
+    const testing = fileURLToPath(new URL('../src/testing.ts', import.meta.url));
+    const script = `import { startRedisCluster } from ${JSON.stringify(testing)};
+      const cluster = await startRedisCluster({ replicasPerMaster: 0 });
+      console.log(JSON.stringify(cluster.nodes.map((node) => ({ pid: node.pid, dir: node.dir }))));
+      process.exit(0);`;
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=@sse/source', '--input-type=module', '-e', script],
+        { timeout: 60_000 },
+        (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))),
+      );
+    });
+    const nodes = JSON.parse(output.trim().split('\n').at(-1)!) as { pid: number; dir: string }[];
+    expect(nodes).toHaveLength(3);
+    try {
+      await eventually(async () => expect(nodes.filter((node) => alive(node.pid))).toEqual([]), 5000);
+    } finally {
+      for (const node of nodes) rmSync(node.dir, { recursive: true, force: true }); // the hook only kills
+    }
   });
 });
 
