@@ -7,7 +7,7 @@ describe('@sse/redis entry points', () => {
     expect(Object.keys(await import('@sse/redis')).sort()).toEqual(['SseRedisUnavailableError', 'createRedisStore']);
   });
 
-  it('@sse/redis/testing: a throwaway redis-server for tests', async () => {
-    expect(Object.keys(await import('@sse/redis/testing')).sort()).toEqual(['startRedisServer']);
+  it('@sse/redis/testing: a throwaway redis-server and Redis Cluster for tests', async () => {
+    expect(Object.keys(await import('@sse/redis/testing')).sort()).toEqual(['startRedisCluster', 'startRedisServer']);
   });
 });
