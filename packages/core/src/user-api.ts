@@ -35,8 +35,11 @@ export {
   type ChannelEventInput,
   type ChannelEventLocal,
   type ChannelStore,
+  type GapListener,
   type MemoryStoreOptions,
+  type StoreGap,
 } from './store.js';
+export { GAP_EVENT, gapEvent, parseGap, type GapInfo, type GapReason } from './gap.js';
 export {
   createStreamRegistry,
   type CloseAllOptions,
