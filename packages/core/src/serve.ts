@@ -79,7 +79,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     return undefined;
   }
   if (registry?.draining === true) {
-    await init.respond(registry[kAdmit](undefined) ?? reject(503));
+    await init.respond(registry[kAdmit](undefined, request.accept) ?? reject(503));
     return undefined;
   }
   if (authorize !== undefined) {
@@ -96,7 +96,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   );
   // Admission and tracking happen with no await in between, so concurrent requests cannot overshoot a cap.
   const key = registry === undefined ? undefined : (clientKey?.(...args) ?? request.clientAddress);
-  const refusal = registry?.[kAdmit](key);
+  const refusal = registry?.[kAdmit](key, request.accept);
   if (refusal !== undefined) {
     await init.respond(refusal);
     return undefined;

@@ -28,7 +28,7 @@ const received = (sink: MemorySink) => parseChunks(sink.chunks).events;
 const names = (sink: MemorySink) => received(sink).map((event) => event.event ?? event.data);
 
 /** A memory store whose gaps the test triggers, as @sse/redis reports them. */
-function gappyStore(): ChannelStore & { gap(reason: 'trimmed' | 'reset', after?: string, resumeFrom?: string): void; sinceGate?: Promise<void> } {
+function gappyStore(): ChannelStore & { gap(reason: 'trimmed' | 'reset', after?: string, resumeFrom?: string): void; sinceGate?: Promise<void> | undefined } {
   const memory = createMemoryStore({ limit: 100 });
   const gapListeners = new Set<GapListener>();
   const store = {
