@@ -190,7 +190,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     live.close();
   });
 
-  test('SIGTERM: every open stream gets a shutting-down status and a clean end, new requests get 503 + Retry-After, and the app exits with code 0', async () => {
+  test('SIGTERM: every open stream gets a shutting-down status and a clean end, new EventSources are told to come back later, posts get 503 + Retry-After, and the app exits with code 0', async () => {
     const doomed = await startApp(framework);
     const latecomers: HeldRequest[] = [];
     try {
@@ -216,10 +216,16 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
       }
 
       const [lateLive, latePrivate, latePost] = await Promise.all(latecomers.map((request) => request.release()));
+      // An EventSource that arrives during the drain is told to come back later: a 200 event
+      // stream with only a `retry` (5 s, spread), ended at once; a 503 would stop it for good.
       for (const late of [lateLive, latePrivate]) {
-        expect(late!.status).toBe(503);
-        expect(late!.headers['retry-after']).toBe('5');
-        expect(late!.headers['content-type']).not.toMatch(/event-stream/);
+        expect(late!.status).toBe(200);
+        expect(late!.headers['content-type']).toMatch(/^text\/event-stream/);
+        expect(late!.headers['retry-after']).toBeUndefined();
+        const retry = /^retry: (\d+)$/m.exec(late!.body);
+        expect(late!.body).not.toMatch(/^data:/m);
+        expect(Number(retry?.[1])).toBeGreaterThanOrEqual(4500);
+        expect(Number(retry?.[1])).toBeLessThanOrEqual(5500);
       }
       expect(latePost!.status).toBe(503);
       expect(latePost!.headers['retry-after']).toBe('2');
