@@ -45,6 +45,7 @@ export {
   type CloseAllOptions,
   type CloseAllResult,
   type LifecycleEntry,
+  type RefusalStyle,
   type StreamCounters,
   type StreamRegistry,
   type StreamRegistryOptions,
