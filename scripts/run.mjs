@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The two commands of the README, `npm start` and `npm test`, land here. On a machine with only
 // Node and npm, this installs what is missing (pnpm, the workspace's packages, and for the tests
-// Chromium and Redis from Debian's packages), then runs the job.
+// Chromium, Redis, nginx, HAProxy and Caddy from Debian's packages), then runs the job.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { summarize } from './summary.mjs';
 
 const PNPM_VERSION = '12.4.2';
 const root = new URL('..', import.meta.url).pathname;
@@ -40,12 +41,19 @@ function pnpm() {
   return ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
 }
 
-/** Chromium (browser tests) and redis-server (@sse/redis tests) come from Debian's packages. */
+/**
+ * Chromium (browser tests), redis-server (@sse/redis tests), and the fronts tests/proxies runs
+ * the server behind (nginx, HAProxy, Caddy) come from Debian's packages.
+ */
 function ensureSystemPackages() {
   const missing = [];
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) missing.push('chromium');
   if (output('redis-server', ['--version']) === undefined) missing.push('redis-server');
+  // nginx and haproxy live in /usr/sbin, which a normal user's PATH may lack.
+  for (const [name, binary] of [['nginx', '/usr/sbin/nginx'], ['haproxy', '/usr/sbin/haproxy'], ['caddy', '/usr/bin/caddy']]) {
+    if (!existsSync(binary) && output(name, ['-v']) === undefined && output(name, ['version']) === undefined) missing.push(name);
+  }
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const canSudo = !isRoot && output('sudo', ['-n', 'true']) !== undefined;
@@ -70,29 +78,14 @@ function packageDirs() {
     .concat(join(root, 'benchmarks'));
 }
 
-/** Totals of every vitest JSON report in the workspace. */
-function summarize() {
-  let passed = 0;
-  let failed = 0;
-  for (const dir of packageDirs()) {
-    const report = join(dir, 'test-results', 'vitest.json');
-    if (!existsSync(report)) continue;
-    const data = JSON.parse(readFileSync(report, 'utf8'));
-    passed += data.numPassedTests ?? 0;
-    failed += (data.numFailedTests ?? 0) + (data.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(data);
-  }
-  return { passed, failed };
-}
-
-/** A suite that failed to load counts as one failure; a suite with failing tests is counted by its tests. */
-function countSuitesWithFailedTests(data) {
-  return (data.testResults ?? []).filter(
-    (suite) => suite.status === 'failed' && (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
-  ).length;
+/** The folders whose tests `npm test` runs: packages with a `test` script, and scripts/ itself. */
+function testedDirs() {
+  const hasTests = (dir) => existsSync(join(dir, 'package.json')) && JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.test !== undefined;
+  return [...packageDirs().filter(hasTests), join(root, 'scripts')];
 }
 
 function clearReports() {
-  for (const dir of packageDirs()) rmSync(join(dir, 'test-results', 'vitest.json'), { force: true });
+  for (const dir of testedDirs()) rmSync(join(dir, 'test-results', 'vitest.json'), { force: true });
 }
 
 const [pm, ...pmArgs] = pnpm();
@@ -116,10 +109,13 @@ if (job === 'test') {
   const steps = [
     ['lint', [...pmArgs, 'exec', 'eslint', '--max-warnings=0', '.']],
     ['build and typecheck', [...pmArgs, 'exec', 'turbo', 'run', 'build', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
+    ['typecheck of scripts/ and the shared configs', [...pmArgs, 'exec', 'tsc', '-p', 'tsconfig.json']],
     ['tests', [...pmArgs, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue']],
+    ['tests of scripts/', [...pmArgs, 'exec', 'vitest', 'run', '--config', 'scripts/vitest.config.ts']],
   ];
   const failedSteps = steps.filter(([, args]) => !run(pm, args)).map(([name]) => name);
-  const { passed, failed } = summarize();
+  const { passed, failed, failures } = summarize(testedDirs(), root);
+  if (failures.length > 0) console.log(`\nFailed:\n${failures.map((failure) => `  ${failure}`).join('\n')}`);
   if (failedSteps.length > 0) console.log(`\nFailed steps: ${failedSteps.join(', ')}`);
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exit(failedSteps.length === 0 && failed === 0 ? 0 : 1);

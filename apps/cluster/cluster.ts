@@ -55,6 +55,7 @@ function startInstance(name: string, port: number, redisUrl: string): Instance {
     };
     child.stdout?.setEncoding('utf8').on('data', relay(process.stdout));
     child.stderr?.setEncoding('utf8').on('data', relay(process.stderr));
+    // `exited` never rejects; an exit before the startup line fails the start.
     void exited.then((code) => reject(new Error(`instance ${name} exited (code ${code}) before it listened on port ${port}`)));
   });
   // Handled below; this keeps an early exit from counting as an unhandled rejection meanwhile.
@@ -114,7 +115,7 @@ const onSignal = (signal: NodeJS.Signals): void => {
     process.exit(1);
   }
   console.log(`${signal} received: stopping both instances`);
-  void stopAll(0);
+  void stopAll(0); // it ends the process itself (process.exit), so there is nothing to await
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -124,6 +125,7 @@ process.once('exit', () => {
 });
 
 for (const instance of instances) {
+  // `exited` never rejects; this watches each instance for as long as the demo runs.
   void instance.exited.then((code) => {
     if (stopping || urls === undefined) return;
     const others = instances.filter((other) => other !== instance && other.child.exitCode === null && other.child.signalCode === null);

@@ -2,7 +2,8 @@
  * The clients: plain TCP sockets speaking just enough HTTP/1.1, one process for all of them so
  * that they never share a core's time with the server's event loop. They count frames (a blank
  * line, LF LF, ends each event) instead of parsing, and read each event's broadcast time only in
- * the latency run.
+ * the latency run. A frame without a `data` line (the comment @sse writes at open, a keep-alive,
+ * a `retry`) fires no event and is not counted.
  */
 import { connect, type Socket } from 'node:net';
 import { EVENTS_PATH } from './contenders/listen.js';
@@ -21,6 +22,10 @@ interface Connection {
   frames: number;
   /** The last byte seen was a LF that did not end a frame. */
   pendingLF: boolean;
+  /** The frame being read has a `data` line (only such a frame fires an event). */
+  frameHasData: boolean;
+  /** The last byte seen was a LF: the next chunk starts a line. */
+  atLineStart: boolean;
   /** Unparsed end of the previous chunk, in the latency run. */
   tail: string;
   complete: boolean;
@@ -63,9 +68,18 @@ let latencySamples: Float64Array | null = null;
 let latencyCount = 0;
 let onProgress: (() => void) | undefined;
 
+const D = 0x64; // 'd', as in `data:`
+const COLON = 0x3a;
+
+/** Whether the line starting at `at` is a `data` line (chunk-size lines of HTTP/1.1 never hold a colon). */
+function isDataLine(chunk: Buffer, at: number): boolean {
+  return chunk[at] === D && (at + 4 >= chunk.length || chunk[at + 4] === COLON);
+}
+
 function countFrames(connection: Connection, chunk: Buffer): number {
   let frames = 0;
   let pendingLF = connection.pendingLF;
+  let hasData = connection.frameHasData || (connection.atLineStart && chunk.length > 0 && isDataLine(chunk, 0));
   let from = 0;
   for (;;) {
     const index = chunk.indexOf(LF, from);
@@ -74,14 +88,18 @@ function countFrames(connection: Connection, chunk: Buffer): number {
       break;
     }
     if (pendingLF && index === from) {
-      frames++;
+      if (hasData) frames++;
+      hasData = false;
       pendingLF = false;
     } else {
       pendingLF = true;
     }
     from = index + 1;
+    if (from < chunk.length && !hasData && isDataLine(chunk, from)) hasData = true;
   }
   connection.pendingLF = pendingLF;
+  connection.frameHasData = hasData;
+  connection.atLineStart = chunk.length > 0 && chunk[chunk.length - 1] === LF;
   return frames;
 }
 
@@ -126,7 +144,7 @@ let openAtStart = 0;
 function open(port: number, stalled: boolean): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    const connection: Connection = { socket, head: Buffer.alloc(0), frames: 0, pendingLF: false, tail: '', complete: false, closed: false, stalled };
+    const connection: Connection = { socket, head: Buffer.alloc(0), frames: 0, pendingLF: false, frameHasData: false, atLineStart: true, tail: '', complete: false, closed: false, stalled };
     socket.on('connect', () => {
       socket.write(`GET ${EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
     });

@@ -73,6 +73,7 @@ export const ENCODERS: readonly EncoderInfo[] = [
       const api = new SSEStreamingApi(writable, readable);
       // Drain the response body as @hono/node-server would, so writes never wait on a full stream.
       const reader = api.responseReadable.getReader();
+      // Runs beside the encoder for as long as the stream is open; read() rejects only if the stream errors, which nothing here does.
       void (async () => {
         while (!(await reader.read()).done);
       })();

@@ -122,7 +122,7 @@ export function createChatRoom(channel: Channel<ChatEvents> = createChatChannel(
         // `leave` is only assigned once subscribe() returns, which an in-memory replay is still inside.
         queueMicrotask(() => {
           leave();
-          void sendSnapshot(stream, 'unknown-last-event-id');
+          void sendSnapshot(stream, 'unknown-last-event-id'); // it catches its own failure (history unavailable)
         });
       },
     });
@@ -167,6 +167,7 @@ export function createChatRoom(channel: Channel<ChatEvents> = createChatChannel(
       return { id, ...message };
     },
     join(stream) {
+      // sendSnapshot catches its own failure (history unavailable): nothing to await here.
       if (stream.lastEventId === undefined) void sendSnapshot(stream, 'first-connection');
       else resume(stream, stream.lastEventId, false);
     },

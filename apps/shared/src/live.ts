@@ -50,6 +50,7 @@ export function createLiveFeed(framework: string, tickMs: number): LiveFeed {
       channel.subscribe(stream, { replay: false });
     },
     tick(tick, metrics) {
+      // Not awaited: the next tick does not wait for this one; the channel reports a failed publish to onError.
       void channel.broadcast({ event: 'time', data: { iso: new Date().toISOString(), tick } });
       void channel.broadcast({ event: 'metrics', data: metrics });
     },

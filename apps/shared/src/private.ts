@@ -66,7 +66,7 @@ export function createPrivateFeed(options: PrivateFeedOptions): PrivateFeed {
       stream.send({ event: 'private', data: message('This stream is private: only holders of the token see it.') });
     },
     tick() {
-      void channel.broadcast({ event: 'private', data: message('private heartbeat') });
+      void channel.broadcast({ event: 'private', data: message('private heartbeat') }); // the channel reports a failed publish to onError
     },
     get listeners() {
       return channel.size;

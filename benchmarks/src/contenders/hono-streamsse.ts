@@ -23,6 +23,8 @@ export const start: StartContender = async () => {
     servers: [await listen(createAdaptorServer({ fetch: app.fetch }) as Server)],
     broadcast(event) {
       const message = { id: event.id, data: JSON.stringify(event.data) };
+      // Not awaited, as the other contenders: the harness paces the sends. writeSSE rejects only on
+      // an id with a line break, which the harness never sends; Hono swallows a closed stream's write error.
       for (const stream of streams) void stream.writeSSE(message);
     },
   };

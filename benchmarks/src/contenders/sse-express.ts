@@ -12,6 +12,7 @@ export const start: StartContender = async () => {
   return {
     servers: [await listen(createServer(app))],
     broadcast(event) {
+      // Not awaited: the harness paces the sends; the channel reports a failed publish to onError.
       void channel.broadcast({ id: event.id, data: event.data });
     },
   };

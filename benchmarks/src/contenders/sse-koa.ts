@@ -9,9 +9,12 @@ export const start: StartContender = async () => {
   const channel = createChannel();
   const app = new Koa();
   app.use(sse((stream) => void channel.subscribe(stream), { keepAlive: false }));
+  const callback = app.callback();
   return {
-    servers: [await listen(createServer(app.callback()))],
+    // Not awaited: Koa's callback reports its own errors (app.on('error')); node:http ignores the result.
+    servers: [await listen(createServer((req, res) => void callback(req, res)))],
     broadcast(event) {
+      // Not awaited: the harness paces the sends; the channel reports a failed publish to onError.
       void channel.broadcast({ id: event.id, data: event.data });
     },
   };

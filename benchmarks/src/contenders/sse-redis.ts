@@ -30,6 +30,7 @@ export const start: StartContender = async ({ redisUrl }) => {
     servers: [await listen(server)],
     broadcast(event) {
       // No id: the stream ids are the event ids, the same on every instance.
+      // Not awaited: the harness paces the sends; the channel reports a failed publish to onError.
       void channel.broadcast({ data: event.data });
     },
   };

@@ -46,6 +46,7 @@ function createTestSink(req: IncomingMessage, res: ServerResponse, flaw: Flaw): 
 
 function adapter(flaw: Flaw): (handler: ConformanceHandler, options: ConformanceOptions) => (req: IncomingMessage, res: ServerResponse) => void {
   return (handler, options) => (req, res) => {
+    // Not awaited: node:http ignores a listener's result, and serveEventStream reports failures to onError.
     void serveEventStream({
       request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
       createSink: () => createTestSink(req, res, flaw),

@@ -78,6 +78,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #droppedEvents = 0;
   #droppedBytes = 0;
   #lastWriteAt = 0;
+  #openBytes = 0;
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
@@ -129,7 +130,11 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
       this.#onShutdown = () => this.#close('shutdown');
       this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
     }
-    if (retryFrame !== undefined) this[kWriteFrame](encodeFrame(retryFrame), undefined, true);
+    // Bytes at open: fronts that hold the head until the first body byte (Caddy `encode`, nginx
+    // HTTP/2, Bun) would otherwise keep a quiet stream from firing `open`.
+    const openFrame = retryFrame === undefined ? KEEP_ALIVE_FRAME : encodeFrame(retryFrame);
+    this[kWriteFrame](openFrame, undefined, true);
+    this.#openBytes = openFrame.byteLength;
     if (this.#keepAliveMs > 0) this.#armKeepAlive(this.#keepAliveMs);
     if (lifetimeMs !== undefined && !this.#isClosed) {
       this.#lifetimeTimer = setTimeout(() => this.#close('lifetime'), lifetimeMs);
@@ -238,6 +243,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   [kObserve](observer: StreamObserver): void {
     this.#observer = observer;
+    // The frame written at open came before any observer: count it, as the comment it is.
+    if (this.#openBytes > 0) observer.onWrite?.(this.#openBytes, true);
   }
 
   [kReplayed](count: number): void {

@@ -17,6 +17,7 @@ describe('createChannel: broadcast', () => {
     const channel = createChannel();
     const clients = [client(), client(), client()];
     for (const { stream } of clients) channel.subscribe(stream);
+    // Not awaited: with the in-memory store a broadcast is delivered synchronously, as this checks.
     void channel.broadcast({ event: 'news', data: { a: 1 } });
     const chunks = clients.map(({ sink }) => sink.chunks[0]);
     expect(chunks[0]).toBeDefined();
@@ -48,8 +49,8 @@ describe('createChannel: broadcast', () => {
     expect(channel.size).toBe(1);
     unsubscribe();
     expect(channel.size).toBe(0);
-    void channel.broadcast('nobody');
-    expect(b.sink.chunks).toHaveLength(0);
+    void channel.broadcast('nobody'); // delivered synchronously (in-memory store): nothing to await
+    expect(b.sink.text).toBe(':\n\n'); // only the comment at open
     const closed = client();
     closed.stream.close();
     channel.subscribe(closed.stream);
@@ -62,6 +63,7 @@ describe('createChannel: broadcast', () => {
     const all = client();
     channel.subscribe(apple.stream, { filter: (message) => (message.data as { symbol: string }).symbol === 'AAPL' });
     channel.subscribe(all.stream);
+    // Not awaited: the in-memory store delivers synchronously.
     void channel.broadcast({ event: 'price', data: { symbol: 'AAPL', value: 1 } });
     void channel.broadcast({ event: 'price', data: { symbol: 'MSFT', value: 2 } });
     void channel.broadcast({ event: 'price', data: { symbol: 'AAPL', value: 3 } }, { filter: (stream) => stream === all.stream });
@@ -79,7 +81,7 @@ describe('createChannel: broadcast', () => {
     expect(() => channel.broadcast({ data: 1, id: '' })).toThrow(SseFormatError);
     expect(() => channel.broadcast({ who: 1 } as never)).toThrow(SseFormatError);
     expect(() => channel.broadcast({})).toThrow(SseFormatError);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
   });
 
   it('keeps writing to fast subscribers while a slow one is dropped', () => {
@@ -90,6 +92,7 @@ describe('createChannel: broadcast', () => {
     channel.subscribe(fast.stream);
     channel.subscribe(slow);
     slowSink.accepting = false;
+    // Not awaited: delivery is synchronous (in-memory store), so the slow one is cut off by the end of the loop.
     for (let n = 0; n < 100; n++) void channel.broadcast('x'.repeat(500));
     expect(slow.isClosed).toBe(true);
     expect(channel.size).toBe(1);
@@ -111,7 +114,7 @@ describe('createChannel: broadcast', () => {
     };
     const channel = createChannel({ store: failing, onError });
     await expect(channel.broadcast('x')).rejects.toThrow('store down');
-    void channel.broadcast('not awaited');
+    void channel.broadcast('not awaited'); // the point: its rejection goes to onError, not unhandled
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(onError).toHaveBeenCalledTimes(2);
   });
@@ -141,7 +144,7 @@ describe('createChannel: history and replay', () => {
     const { sink, stream } = client(ids[2]);
     const results: ReplayResult[] = [];
     channel.subscribe(stream, { onReplay: (result) => results.push(result) });
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     expect(results).toEqual([{ status: 'replayed', lastEventId: ids[2], count: 0 }]);
   });
 
@@ -228,7 +231,7 @@ describe('createChannel: history and replay', () => {
     channel.subscribe(stream);
     // Published while the history read is in flight: m5 and m6 are not in the snapshot.
     for (let n = 5; n < 7; n++) await channel.broadcast(`m${n}`);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     releaseSince();
     await vi.waitFor(() => expect(received(sink)).toHaveLength(5));
     await channel.broadcast('m7');
@@ -394,8 +397,8 @@ describe('channel.recent', () => {
 
   it('deserializes events that came from elsewhere', async () => {
     const memory = createMemoryStore({ limit: 10 });
-    memory.publish({ data: '{"from":"other instance"}', json: true });
-    memory.publish({ data: 'raw text', json: false });
+    await memory.publish({ data: '{"from":"other instance"}', json: true });
+    await memory.publish({ data: 'raw text', json: false });
     const channel = createChannel({ store: { publish: memory.publish, listen: memory.listen, since: memory.since, recent: memory.recent! } });
     expect((await channel.recent(5)).map((m) => m.data)).toEqual([{ from: 'other instance' }, 'raw text']);
   });

@@ -236,7 +236,8 @@ describe('createStreamRegistry', () => {
     const reader = response.body!.getReader();
     await reader.cancel();
     const counters = registry.counters();
-    expect(counters).toMatchObject({ open: 0, opened: 1, closed: 1, eventsWritten: 2, replays: 1, replayedEvents: 0 });
+    // commentsWritten: the comment at open (fronts that hold the head until the first body byte need it).
+    expect(counters).toMatchObject({ open: 0, opened: 1, closed: 1, eventsWritten: 2, commentsWritten: 1, replays: 1, replayedEvents: 0 });
     expect(counters.closedBy.client).toBe(1);
     expect(counters.bytesWritten).toBeGreaterThan(20);
     expect(registry.toPrometheus()).toMatch(/^sse_streams_opened_total 1$/m);
@@ -324,7 +325,7 @@ describe('exported defaults', () => {
     const sink = new MemorySink();
     const stream = createEventStream(sink);
     vi.advanceTimersByTime(DEFAULT_KEEP_ALIVE_MS);
-    expect(sink.text).toBe(':\n\n');
+    expect(sink.text).toBe(':\n\n:\n\n'); // the comment at open, then the keep-alive
     sink.accepting = false;
     stream.send('x');
     vi.advanceTimersByTime(DEFAULT_STALL_TIMEOUT_MS);

@@ -42,7 +42,7 @@ export class MemorySink implements SseSink {
     this.#drain = listener;
   }
 
-  close(): void {
+  close(): void | Promise<void> {
     this.closedWith ??= 'close';
   }
 

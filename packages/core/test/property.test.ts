@@ -6,6 +6,13 @@ import { parseChunks } from './parse.js';
 /** Cases per property: 100,000 in CI (`CI` set), 2,000 for a quick local run; `SSE_FUZZ_RUNS` overrides. */
 const RUNS = Number(process.env.SSE_FUZZ_RUNS ?? (process.env.CI ? 100_000 : 2_000));
 
+/**
+ * A hang guard, not a budget: the run is sized by its count of cases, and takes what it takes
+ * (about 40 s for the first property with 100,000 cases on an idle core, several times that
+ * on a busy machine with other test files running beside it).
+ */
+const HANG_GUARD = { timeout: 15 * 60_000 };
+
 /** What a client receives for a string: line breaks become LF, lone surrogates U+FFFD. */
 function normalise(text: string): string {
   return new TextDecoder().decode(new TextEncoder().encode(text.replace(/\r\n|\r/g, '\n')));
@@ -31,7 +38,7 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 }
 
 describe('formatEvent round trip through eventsource-parser', () => {
-  it('gives back exactly what was sent, or rejects it; never an extra event or field', () => {
+  it('gives back exactly what was sent, or rejects it; never an extra event or field', HANG_GUARD, () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -74,7 +81,7 @@ describe('formatEvent round trip through eventsource-parser', () => {
     );
   });
 
-  it('never turns a comment into an event or field', () => {
+  it('never turns a comment into an event or field', HANG_GUARD, () => {
     fc.assert(
       fc.property(nasty, fc.array(fc.nat(), { maxLength: 4 }), (text, cuts) => {
         const parsed = parseChunks(split(new TextEncoder().encode(formatComment(text)), cuts));
@@ -86,7 +93,7 @@ describe('formatEvent round trip through eventsource-parser', () => {
     );
   });
 
-  it('accepts every non-negative integer retry and refuses everything else', () => {
+  it('accepts every non-negative integer retry and refuses everything else', HANG_GUARD, () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer(), fc.double(), fc.constant(Number.NaN)), (retry) => {
         const valid = Number.isSafeInteger(retry) && retry >= 0;

@@ -39,6 +39,13 @@ describe('createEventStream: opening', () => {
     expect(sink.headers?.['x-trace']).toBe('abc');
   });
 
+  it('writes one comment at open, so that fronts holding the head until the first body byte send it', () => {
+    const sink = new MemorySink();
+    createEventStream(sink, { keepAlive: false });
+    expect(sink.text).toBe(':\n\n');
+    expect(parseChunks(sink.chunks)).toMatchObject({ events: [], comments: [''] });
+  });
+
   it('sends the initial retry first, and validates it before opening', () => {
     const sink = new MemorySink();
     createEventStream(sink, { retry: 2500, retryJitter: 0, keepAlive: false });
@@ -76,14 +83,14 @@ describe('send and comment', () => {
       { data: '{"a":1}', event: undefined, id: undefined },
       { data: '{"seq":1}', event: 'tick', id: 'x1' },
     ]);
-    expect(parsed.comments).toEqual(['note']);
+    expect(parsed.comments).toEqual(['', 'note']); // the comment at open, then ours
   });
 
   it('writes each event in one chunk', () => {
     const sink = new MemorySink();
     const stream = createEventStream(sink, { keepAlive: false });
     stream.send({ event: 'a', data: 'line1\nline2', id: '1' });
-    expect(sink.chunks).toHaveLength(1);
+    expect(sink.chunks).toHaveLength(2); // the comment at open, then the event
   });
 
   it('refuses a plain object with other keys, with a hint to wrap it', () => {
@@ -92,7 +99,7 @@ describe('send and comment', () => {
     expect(() => stream.send({ user: 'ann' } as never)).toThrow(/wrap it: send\(\{ data: value \}\)/);
     expect(() => stream.send(undefined as never)).toThrow(SseFormatError);
     expect(() => stream.send({ event: 'a\nb', data: 1 })).toThrow(SseFormatError);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     expect(stream.isClosed).toBe(false);
   });
 
@@ -113,7 +120,7 @@ describe('send and comment', () => {
     stream.close();
     expect(stream.send('late')).toBe(false);
     expect(stream.comment('late')).toBe(false);
-    expect(sink.chunks).toHaveLength(0);
+    expect(sink.text).toBe(':\n\n'); // only the comment at open
     await expect(stream.closed).resolves.toEqual({ reason: 'server' });
   });
 });
@@ -123,16 +130,17 @@ describe('keep-alive', () => {
     vi.useFakeTimers();
     const sink = new MemorySink();
     const stream = createEventStream(sink, { keepAlive: 15_000 });
+    expect(sink.text).toBe(':\n\n'); // the comment at open
     vi.advanceTimersByTime(14_999);
-    expect(sink.text).toBe('');
-    vi.advanceTimersByTime(1);
     expect(sink.text).toBe(':\n\n');
+    vi.advanceTimersByTime(1);
+    expect(sink.text).toBe(':\n\n:\n\n');
     vi.advanceTimersByTime(10_000);
     stream.send('x'); // resets the idle clock
     vi.advanceTimersByTime(14_999);
-    expect(sink.text).toBe(':\n\ndata: x\n\n');
+    expect(sink.text).toBe(':\n\n:\n\ndata: x\n\n');
     vi.advanceTimersByTime(1);
-    expect(sink.text).toBe(':\n\ndata: x\n\n:\n\n');
+    expect(sink.text).toBe(':\n\n:\n\ndata: x\n\n:\n\n');
   });
 
   it('leaves no timer behind once closed', () => {
@@ -160,7 +168,7 @@ describe('backpressure and slow clients', () => {
     stream.send(event(0)); // accepted by the sink, which now reports full
     expect(stream.writable).toBe(false);
     for (let n = 1; n < 50; n++) stream.send(event(n));
-    expect(sink.chunks).toHaveLength(1);
+    expect(sink.chunks).toHaveLength(2); // the comment at open and event 0
     expect(stream.bufferedBytes).toBeGreaterThan(49 * 1000);
     sink.drain();
     expect(stream.bufferedBytes).toBe(0);

@@ -49,7 +49,7 @@ describe('createFetchHandler (Web Streams sink)', () => {
       stream.send('last');
       stream.close();
     })(new Request('http://localhost/'));
-    expect(await response.text()).toBe('data: last\n\n');
+    expect(await response.text()).toBe(':\n\ndata: last\n\n'); // the comment at open, then the event
   });
 
   it('aborts the stream when the body is cancelled', async () => {
@@ -259,7 +259,7 @@ describe('serveWebRequest with a runtime that can cut connections', () => {
       runtime: { abort: runtimeAbort, clientAddress: '10.0.0.1' },
     });
     expect(response.status).toBe(200);
-    expect(await response.text()).toBe('data: first\n\n');
+    expect(await response.text()).toBe(':\n\ndata: first\n\n'); // the comment at open, then the event
     expect(runtimeAbort).not.toHaveBeenCalled();
     expect(onError).toHaveBeenCalledTimes(1);
   });

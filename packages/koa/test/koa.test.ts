@@ -18,7 +18,9 @@ type App = Koa3;
 async function start(app: App): Promise<{ url: string; appErrors: unknown[] }> {
   const appErrors: unknown[] = [];
   app.on('error', (error: unknown) => appErrors.push(error));
-  const server = await listen(createServer(app.callback()), '/events');
+  const callback = app.callback();
+  // Not awaited: Koa's callback settles its own errors, reporting them as the 'error' events recorded here.
+  const server = await listen(createServer((req, res) => void callback(req, res)), '/events');
   servers.push(server);
   return { url: server.url, appErrors };
 }

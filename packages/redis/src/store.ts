@@ -571,7 +571,7 @@ class RedisStreamStore implements RedisStore {
       },
     );
     this.#tail = tail;
-    void this.#follow(tail);
+    void this.#follow(tail); // runs until the tail stops; it catches and retries its own failures
   }
 
   #stopTail(): void {
@@ -744,6 +744,8 @@ function decodeEntry(id: string, fields: readonly string[]): ChannelEvent | unde
       case 'j':
         json = value === '1';
         break;
+      default:
+        break; // a field this store does not write
     }
   }
   // An entry written by something else (another app on the same key) never reaches a client,

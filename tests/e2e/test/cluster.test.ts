@@ -55,7 +55,7 @@ test('demo:cluster starts two Express instances sharing one chat through its own
         if (redis === null || a === null || b === null) throw new Error(`demo:cluster is not ready yet:\n${output}`);
         return { redisPort: Number(redis[1]), a: Number(a[1]), b: Number(b[1]) };
       },
-      { timeout: 45_000, interval: 100 },
+      { timeout: 90_000, interval: 100 }, // a hang guard: redis-server and two instances through tsx
     );
     expect(output).toMatch(/^\[A\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
     expect(output).toMatch(/^\[B\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
@@ -92,4 +92,4 @@ test('demo:cluster starts two Express instances sharing one chat through its own
       }
     }
   }
-}, 90_000);
+}, 180_000); // a hang guard: the demo starts redis-server and two instances through tsx

@@ -34,6 +34,7 @@ describe.each(Object.entries(adapters))('churn on %s', (name, mount) => {
       const started = Date.now();
       await pool(CYCLES_PER_ADAPTER, 50, async (index) => {
         await cycle();
+        // Not awaited: the churn goes on while it is delivered; the channel reports failures to onError.
         if (index % 100 === 0) void channel.broadcast({ event: 'tick', data: index });
       });
       await vi.waitFor(

@@ -28,6 +28,7 @@ describe.each(Object.entries(adapters))('faults on %s', (_name, mount) => {
     const big = 'z'.repeat(16 * 1024);
     const producer = (async () => {
       while (producing) {
+        // Not awaited: a flood, faster than the readers; the channel reports a failed publish to onError.
         for (let n = 0; n < 20; n++) void channel.broadcast(big);
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -74,6 +75,7 @@ describe.each(Object.entries(adapters))('faults on %s', (_name, mount) => {
     await vi.waitFor(() => expect(registry.counters().opened).toBe(10), { timeout: 10_000 });
     const chunk = 'h'.repeat(64 * 1024);
     for (let round = 0; round < 400 && registry.size > 0; round++) {
+      // Not awaited: delivery is synchronous (in-memory store); the channel reports failures to onError.
       for (let n = 0; n < 8; n++) void channel.broadcast(chunk);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -31,7 +31,9 @@ export const adapters: Record<'node' | 'express' | 'koa' | 'hono', Mount> = {
   koa: (handler, options) => {
     const app = new Koa();
     app.use(koaSse((stream) => handler(stream), options as KoaSseOptions));
-    return mountNode(createServer(app.callback()));
+    const callback = app.callback();
+    // Not awaited: Koa's callback reports its own errors (app.on('error')); node:http ignores the result.
+    return mountNode(createServer((req, res) => void callback(req, res)));
   },
   hono: (handler, options) => {
     const app = new Hono();

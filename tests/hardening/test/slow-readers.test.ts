@@ -28,6 +28,7 @@ describe.each(Object.entries(adapters))('slow readers among fast ones on %s', (_
       const payload = 'p'.repeat(KIB);
       // A paced producer: a batch per tick, like a real feed.
       for (let n = 0; n < EVENTS; n += 100) {
+        // Not awaited: delivered synchronously (in-memory store); the channel reports failures to onError.
         for (let i = n; i < n + 100; i++) void channel.broadcast({ id: String(i + 1), data: payload });
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -74,8 +74,9 @@ export function startApp(framework: Framework, options: StartOptions = {}): Prom
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the ${framework} app printed no startup line within 30 s:\n${output}`));
-    }, 30_000);
+      reject(new Error(`the ${framework} app printed no startup line within 60 s (a hang guard; tsx compiles the sources first):\n${output}`));
+    }, 60_000);
+    // `exited` never rejects; this only turns an early exit into a failed start.
     void exited.then((exit) => {
       clearTimeout(timer);
       reject(new Error(`the ${framework} app exited (${JSON.stringify(exit)}) before it listened:\n${output}`));
