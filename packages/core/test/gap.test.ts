@@ -61,7 +61,8 @@ describe('the gap event on the wire', () => {
     await channel.broadcast('three'); // `first` is trimmed away
     const { sink, stream } = client(first);
     channel.subscribe(stream);
-    expect(sink.text).toBe(`event: sse-gap\ndata: {"reason":"unknown-id","lastEventId":"${first}"}\n\n`);
+    // After the comment every stream writes at open.
+    expect(sink.text).toBe(`:\n\nevent: sse-gap\ndata: {"reason":"unknown-id","lastEventId":"${first}"}\n\n`);
     expect(GAP_EVENT).toBe('sse-gap');
   });
 
