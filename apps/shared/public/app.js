@@ -101,31 +101,62 @@ function noteSync(mode, count, text) {
 
 const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
-const chat = new EventSource('/chat');
-chat.addEventListener('open', () => setChatState('open', 'live'));
-chat.addEventListener('error', () => {
-  if (chat.readyState === EventSource.CLOSED) setChatState('closed', 'disconnected');
-  else setChatState('reconnecting', 'reconnecting…');
-});
-// A message's id is its event id (the same on every instance of the app), not part of its data.
-chat.addEventListener('message', (event) => {
-  showMessage({ ...JSON.parse(event.data), id: event.lastEventId });
-});
-// A first connection, or a server whose history no longer holds our last id (it restarted with
-// an in-memory history): the server sends its recent history, and only what is not shown yet is added.
-chat.addEventListener('snapshot', (event) => {
-  const { reason, messages } = JSON.parse(event.data);
-  const added = messages.filter(showMessage).length;
-  let text = `Back after a server restart or a long absence: ${plural(added, 'new message')} loaded, none shown twice.`;
-  if (reason === 'first-connection') text = added === 0 ? 'No messages yet: say something!' : `Loaded ${plural(added, 'recent message')}.`;
-  else if (reason === 'history-unavailable') text = 'The chat history cannot be read right now: new messages still arrive.';
-  noteSync(`snapshot:${reason}`, added, text);
-});
-// A reconnect that the server could replay from Last-Event-ID: the missed messages came first.
-chat.addEventListener('sync', (event) => {
-  const { count } = JSON.parse(event.data);
-  noteSync('replay', count, `Reconnected: ${plural(count, 'missed message')} replayed.`);
-});
+// The server tells the page in band (an `sse-gap` event, before anything after it) when it knows
+// the page missed messages it cannot replay: an id the history no longer holds (`unknown-id`)
+// or a history that cannot be read (`replay-failed`), after which this server sends a snapshot
+// by itself; or messages lost on the way (`trimmed`: this server fell behind the shared history;
+// `reset`: the history was wiped; `dropped`: the page read too slowly), after which the page
+// refetches: it reconnects without an id, and the server answers with a snapshot of the recent
+// history, merged by id like every snapshot.
+const SNAPSHOT_FOLLOWS = new Set(['unknown-id', 'replay-failed']);
+let refetching = null;
+
+function noteGap(reason) {
+  chatSync.dataset.gap = reason;
+  chatSync.dataset.gaps = String(Number(chatSync.dataset.gaps) + 1);
+}
+
+function connectChat() {
+  const source = new EventSource('/chat');
+  source.addEventListener('open', () => setChatState('open', 'live'));
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) setChatState('closed', 'disconnected');
+    else setChatState('reconnecting', 'reconnecting…');
+  });
+  // A message's id is its event id (the same on every instance of the app), not part of its data.
+  source.addEventListener('message', (event) => {
+    showMessage({ ...JSON.parse(event.data), id: event.lastEventId });
+  });
+  source.addEventListener('sse-gap', (event) => {
+    const { reason } = JSON.parse(event.data);
+    noteGap(reason);
+    if (SNAPSHOT_FOLLOWS.has(reason)) return;
+    // Nothing more from this connection: the refetch brings everything, in order.
+    source.close();
+    refetching = reason;
+    setChatState('reconnecting', 'catching up…');
+    connectChat();
+  });
+  // A first connection, or a server whose history no longer holds our last id (it restarted with
+  // an in-memory history): the server sends its recent history, and only what is not shown yet is added.
+  source.addEventListener('snapshot', (event) => {
+    const { reason, messages } = JSON.parse(event.data);
+    const added = messages.filter(showMessage).length;
+    let text = `Back after a server restart or a long absence: ${plural(added, 'new message')} loaded, none shown twice.`;
+    if (refetching !== null) text = `Some messages did not reach this page (${refetching}): ${plural(added, 'message')} loaded again, none shown twice.`;
+    else if (reason === 'first-connection') text = added === 0 ? 'No messages yet: say something!' : `Loaded ${plural(added, 'recent message')}.`;
+    else if (reason === 'history-unavailable') text = 'The chat history cannot be read right now: new messages still arrive.';
+    noteSync(refetching !== null ? `refetch:${refetching}` : `snapshot:${reason}`, added, text);
+    refetching = null;
+  });
+  // A reconnect that the server could replay from Last-Event-ID: the missed messages came first.
+  source.addEventListener('sync', (event) => {
+    const { count } = JSON.parse(event.data);
+    noteSync('replay', count, `Reconnected: ${plural(count, 'missed message')} replayed.`);
+  });
+}
+
+connectChat();
 
 // --- POST /messages -----------------------------------------------------------------------
 
@@ -199,9 +230,10 @@ byId('private-form').addEventListener('submit', (event) => {
     } else if (privateState.dataset.opened === 'true') {
       setPrivateState('closed', 'closed');
     } else {
-      // EventSource does not expose the status: 401 (no or wrong token) and 429 (too many
-      // private streams) both end here, and the browser does not retry either.
-      setPrivateState('refused', 'refused: no valid token, or too many private streams open');
+      // EventSource does not expose the status: a 401 (no or wrong token) ends here, and the
+      // browser does not retry. Past the per-client cap the server tells it to come back later
+      // instead, so it keeps reconnecting until a slot frees.
+      setPrivateState('refused', 'refused: no valid token');
     }
   });
 });

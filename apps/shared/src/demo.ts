@@ -35,7 +35,9 @@ export interface Demo {
   readonly streamOptions: DemoStreamOptions;
   /**
    * Options of `GET /private`, with a registry of its own: at most 3 streams per client key (the
-   * app passes its client's IP as `clientKey`), 429 + `Retry-After: 5` past it. Drained on shutdown too.
+   * app passes its client's IP as `clientKey`); past it an EventSource is told to come back in
+   * about 5 s (an empty 200 stream with a `retry`), other clients get 429 + `Retry-After: 5`.
+   * Drained on shutdown too.
    */
   readonly privateStreamOptions: DemoStreamOptions;
   /** `GET /sse`: welcome, status, then the time and the metrics every tick. */
@@ -146,7 +148,8 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
         async drain() {
           stopping = true;
           clearInterval(ticker);
-          // From here on, new streams get 503 + Retry-After; every open one gets the status the
+          // From here on, new EventSources are told to come back later (others get 503 +
+          // Retry-After); every open one gets the status the
           // page shows, then a clean end (queued events first).
           const last = { event: 'status', data: SHUTTING_DOWN_STATUS };
           const results = await Promise.all(

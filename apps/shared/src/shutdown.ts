@@ -8,7 +8,7 @@ export interface ClosableServer {
 export interface ShutdownOptions {
   /**
    * Ends every stream and releases what the app holds when a signal arrives; the server is
-   * closed once it settles. New requests keep getting answers (503) meanwhile.
+   * closed once it settles. New requests keep getting answers meanwhile (come back later).
    */
   drain: () => Promise<unknown>;
   /** Past this many ms, the remaining connections are cut and the process exits with code 1. Defaults to `5000`. */

@@ -2,9 +2,10 @@ import { checkOption } from './check-option.js';
 import { SseError, SseFormatError } from './errors.js';
 import { eventTooLarge, utf8Length } from './event-size.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
+import { checkGapEventName, encodeGapFrame, type GapInfo } from './gap.js';
 import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
 import { toEventFields } from './send-argument.js';
-import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions } from './store.js';
+import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions, type StoreGap } from './store.js';
 import { DEFAULT_MAX_EVENT_BYTES, type AnyEventStream, type EventMap, type MessageData, type SendableData, type StreamEvent } from './stream-types.js';
 
 /**
@@ -49,6 +50,14 @@ export interface ChannelOptions {
    * own `maxEventBytes` is lower misses it the same way. Defaults to `262_144` (256 KiB).
    */
   maxEventBytes?: number;
+  /**
+   * The event that tells a subscriber it missed events that cannot be sent to it (its
+   * `Last-Event-ID` is unknown, the replay failed, the store trimmed or lost events), before any
+   * event after the gap: data `{ reason, lastEventId? }` (see `GapInfo`), no `id`. Another name
+   * renames it; `false` sends none (`onReplay` still reports to the server). Defaults to
+   * `'sse-gap'` (`GAP_EVENT`).
+   */
+  gapEvent?: string | false;
 }
 
 export interface SubscribeOptions<E extends EventMap = EventMap> {
@@ -59,7 +68,10 @@ export interface SubscribeOptions<E extends EventMap = EventMap> {
    * that id, `false` turns replay off. Defaults to `true`.
    */
   replay?: boolean | string;
-  /** Told how the replay went, before any live event is sent; a good place to send a full refresh. */
+  /**
+   * Told how the replay went, before any live event is sent; a good place to send a full refresh.
+   * For `unknown` and `error` the gap event (see `ChannelOptions.gapEvent`) has already been sent.
+   */
   onReplay?: (result: ReplayResult) => void;
 }
 
@@ -69,12 +81,17 @@ export interface BroadcastOptions {
 }
 
 export interface Channel<E extends EventMap = EventMap> {
-  /** Adds a stream; it leaves by itself when it closes. Returns a function that removes it. */
+  /**
+   * Adds a stream; it leaves by itself when it closes. Returns a function that removes it.
+   * Throws `ERR_SSE_ALREADY_SUBSCRIBED` for a stream that is already subscribed to this channel
+   * (unsubscribe it first to change its options), and `ERR_SSE_CHANNEL_CLOSED` after `close()`.
+   */
   subscribe(stream: AnyEventStream, options?: SubscribeOptions<E>): () => void;
   /**
    * Sends one event to every subscriber. It is encoded once; the same bytes go to each stream.
    * The channel assigns an id when none is given. Resolves with the id; rejects (and calls
-   * `onError`) when the store fails. Throws `SseFormatError` synchronously on invalid fields.
+   * `onError`) when the store fails, and with `ERR_SSE_CHANNEL_CLOSED` after `close()`.
+   * Throws `SseFormatError` synchronously on invalid fields.
    */
   broadcast(event: StreamEvent<E> | SendableData, options?: BroadcastOptions): Promise<string>;
   /**
@@ -84,16 +101,30 @@ export interface Channel<E extends EventMap = EventMap> {
   recent(count: number): Promise<Array<ChannelMessage<E>>>;
   /** Number of subscribed streams. */
   readonly size: number;
-  /** Removes every subscriber (their streams stay open) and stops listening to the store. */
+  /**
+   * Removes every subscriber (their streams stay open) and stops listening to the store; from
+   * then on `subscribe` throws and `broadcast` rejects (`ERR_SSE_CHANNEL_CLOSED`).
+   */
   close(): Promise<void>;
 }
 
 interface Subscriber<E extends EventMap> {
   stream: InternalStream;
   filter: ((message: ChannelMessage<E>) => boolean) | undefined;
-  /** Live events that arrived while the replay was being read. */
-  pending: ChannelEvent[] | null;
+  /** Removes it from the channel (and its close listener from the stream). */
+  unsubscribe: () => void;
+  /** Live events (and gaps) that arrived while the replay was being read. */
+  pending: Array<ChannelEvent | PendingGap> | null;
 }
+
+/** A gap the store reported while a subscriber's replay was being read: sent in its place. */
+interface PendingGap {
+  readonly gap: GapInfo;
+  /** The first event delivered after the gap, when the store knows it. */
+  readonly resumeFrom: string | undefined;
+}
+
+const isGap = (entry: ChannelEvent | PendingGap): entry is PendingGap => 'gap' in entry;
 
 /** Creates a channel: a group of streams that receive the same broadcasts, with optional history. */
 export function createChannel<E extends EventMap = EventMap>(options: ChannelOptions = {}): Channel<E> {
@@ -106,6 +137,8 @@ const defaultOnError = (error: unknown): void => {
 
 class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #subscribers = new Set<Subscriber<E>>();
+  /** The subscribed streams, to refuse a second subscription of one. */
+  readonly #streams = new Set<InternalStream>();
   readonly #store: ChannelStore;
   readonly #serialize: Serializer;
   readonly #deserialize: (text: string) => unknown;
@@ -113,7 +146,9 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #maxEventBytes: number;
   // `null`: too large to deliver (already reported).
   readonly #chunks = new WeakMap<ChannelEvent, Uint8Array | null>();
+  readonly #gapEvent: string | false;
   #unlisten: (() => void) | undefined;
+  #closed = false;
 
   constructor(options: ChannelOptions) {
     const history = options.history;
@@ -124,7 +159,8 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     this.#deserialize = options.deserialize ?? JSON.parse;
     this.#onError = options.onError ?? defaultOnError;
     this.#maxEventBytes = checkOption.positiveNumber('maxEventBytes', options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
-    this.#unlisten = this.#store.listen(this.#deliver);
+    this.#gapEvent = checkGapEventName(options.gapEvent);
+    this.#unlisten = this.#store.listen(this.#deliver, this.#onStoreGap);
   }
 
   get size(): number {
@@ -134,15 +170,26 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   subscribe(candidate: AnyEventStream, options: SubscribeOptions<E> = {}): () => void {
     // Checked once here, so the delivery loop calls the stream's internals directly.
     const stream = streamInternals(candidate, 'channel');
+    if (this.#closed) throw closedChannelError('subscribe');
+    if (this.#streams.has(stream)) {
+      throw new SseError(
+        'ERR_SSE_ALREADY_SUBSCRIBED',
+        'this stream is already subscribed to this channel (a second subscription would send it every event twice); call the unsubscribe function subscribe() returned first to subscribe it again with other options',
+      );
+    }
     if (stream.isClosed) {
       this.#report(options.onReplay, { status: 'none' });
       return noop;
     }
-    const subscriber: Subscriber<E> = { stream, filter: options.filter, pending: null };
+    const subscriber: Subscriber<E> = { stream, filter: options.filter, pending: null, unsubscribe: noop };
     this.#subscribers.add(subscriber);
+    this.#streams.add(stream);
     const unsubscribe = (): void => {
-      if (this.#subscribers.delete(subscriber)) stream[kOffClose](unsubscribe);
+      if (!this.#subscribers.delete(subscriber)) return;
+      this.#streams.delete(stream);
+      stream[kOffClose](unsubscribe);
     };
+    subscriber.unsubscribe = unsubscribe;
     stream[kOnClose](unsubscribe);
 
     const replay = options.replay ?? true;
@@ -153,6 +200,11 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   }
 
   broadcast(value: StreamEvent<E> | SendableData, options: BroadcastOptions = {}): Promise<string> {
+    if (this.#closed) {
+      const refused = Promise.reject(closedChannelError('broadcast'));
+      refused.catch(this.#onError);
+      return refused;
+    }
     const input = this.#toInput(value, options.filter);
     let published: ChannelEvent | Promise<ChannelEvent>;
     try {
@@ -177,11 +229,11 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#unlisten?.();
     this.#unlisten = undefined;
-    for (const subscriber of [...this.#subscribers]) {
-      this.#subscribers.delete(subscriber);
-    }
+    for (const subscriber of [...this.#subscribers]) subscriber.unsubscribe();
     await this.#store.close?.();
   }
 
@@ -224,9 +276,9 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
 
   /** Subscribers that can never get `event` (too large for the channel or for their stream): they missed it. */
   #missed(subscribers: ReadonlyArray<Subscriber<E>>, event: ChannelEvent): void {
-    if (subscribers.length === 0) return;
-    // TODO(gaps): tell each subscriber in-band (event `sse-gap`) once the gap signal lands: this.#signalGap('event-too-large', subscribers, event)
-    void event;
+    if (this.#gapEvent === false || subscribers.length === 0) return;
+    const frame = encodeGapFrame(this.#gapEvent, { reason: 'too-large', lastEventId: event.id });
+    for (const subscriber of subscribers) subscriber.stream[kWriteFrame](frame);
   }
 
   #replay(subscriber: Subscriber<E>, lastEventId: string, onReplay: SubscribeOptions<E>['onReplay']): void {
@@ -236,9 +288,13 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       subscriber.pending = null;
       if (!this.#subscribers.has(subscriber)) return;
       let seen: Set<string> | undefined;
+      // Set while the client was just told of a gap and got no event since: a second one would say nothing new.
+      let toldOfGap = error !== undefined || events === null;
       if (error !== undefined) {
+        this.#sendGap(subscriber, { reason: 'replay-failed', lastEventId });
         this.#report(onReplay, { status: 'error', lastEventId, error });
       } else if (events === null) {
+        this.#sendGap(subscriber, { reason: 'unknown-id', lastEventId });
         this.#report(onReplay, { status: 'unknown', lastEventId });
       } else {
         seen = new Set();
@@ -254,9 +310,17 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       if (!this.#subscribers.has(subscriber)) return;
       // A store whose live path lags behind its history (@sse/redis) can deliver, during the read,
       // events up to the client's own last id: the client already has those.
-      const alreadySeen = pending.findIndex((event) => event.id === lastEventId);
+      const alreadySeen = pending.findIndex((event) => !isGap(event) && event.id === lastEventId);
       for (const event of pending.slice(alreadySeen + 1)) {
-        if (seen === undefined || !seen.has(event.id)) this.#write(subscriber, event);
+        if (isGap(event)) {
+          // A replay is contiguous from the client's id to the end of the read: when it holds the
+          // first event after the store's gap, this client missed nothing.
+          if (toldOfGap || (event.resumeFrom !== undefined && seen?.has(event.resumeFrom) === true)) continue;
+          this.#sendGap(subscriber, event.gap);
+          toldOfGap = true;
+        } else if ((seen === undefined || !seen.has(event.id)) && this.#write(subscriber, event)) {
+          toldOfGap = false;
+        }
       }
     };
     let result: ReturnType<ChannelStore['since']>;
@@ -286,6 +350,28 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     } catch (error) {
       this.#onError(error);
     }
+  }
+
+  readonly #onStoreGap = (gap: StoreGap): void => {
+    this.#signalGap({ reason: gap.reason, lastEventId: gap.after }, gap.resumeFrom);
+  };
+
+  /**
+   * Tells every current subscriber that it missed events: the gap event goes out before any
+   * later event (a subscriber still reading its replay gets it in order, after the replay).
+   */
+  #signalGap(info: GapInfo, resumeFrom?: string): void {
+    if (this.#gapEvent === false) return;
+    let frame: Uint8Array | undefined;
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.pending !== null) subscriber.pending.push({ gap: info, resumeFrom });
+      else subscriber.stream[kWriteFrame]((frame ??= encodeGapFrame(this.#gapEvent, info)));
+    }
+  }
+
+  #sendGap(subscriber: Subscriber<E>, info: GapInfo): void {
+    if (this.#gapEvent === false) return;
+    subscriber.stream[kWriteFrame](encodeGapFrame(this.#gapEvent, info));
   }
 
   readonly #deliver = (event: ChannelEvent): void => {
@@ -387,6 +473,13 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
 }
 
 function noop(): void {}
+
+function closedChannelError(what: 'subscribe' | 'broadcast'): SseError {
+  return new SseError(
+    'ERR_SSE_CHANNEL_CLOSED',
+    `cannot ${what}: this channel was closed (close() removed its subscribers and released its store); create a new channel, or close it only when the server shuts down`,
+  );
+}
 
 function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';

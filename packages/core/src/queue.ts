@@ -16,6 +16,12 @@ export class Queue<T> {
     this.#items.push(item);
   }
 
+  /** Puts an item back at the head (it becomes the oldest). */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
   /** The item `index` places behind the head (0 is the oldest), or `undefined`. */
   at(index: number): T | undefined {
     return this.#items[this.#head + index];

@@ -14,14 +14,23 @@ import {
   type RegistryInternals,
 } from './internal/protocol.js';
 import { reject, type Rejection } from './rejection.js';
+import type { HeaderValue } from './request.js';
+import { jittered } from './timers.js';
 import { formatSendArgument } from './send-argument.js';
-import { CLOSE_REASONS, type AnyEventStream, type CloseReason, type SendableData, type SlowClientInfo, type StreamEvent } from './stream-types.js';
+import { DEFAULT_JITTER, CLOSE_REASONS, type AnyEventStream, type CloseReason, type SendableData, type SlowClientInfo, type StreamEvent } from './stream-types.js';
 
 /** What a registry tells its `onLifecycle` hook, e.g. for logging. */
 export type LifecycleEntry =
   | { type: 'open'; key: string | undefined; open: number }
   | { type: 'close'; key: string | undefined; reason: CloseReason; open: number; durationMs: number }
-  | { type: 'reject'; key: string | undefined; status: number; cause: 'max-streams' | 'max-streams-per-key' | 'draining' }
+  | {
+      type: 'reject';
+      key: string | undefined;
+      /** `200` for an EventSource told to come back (`retryMs` says when), else 429, 503 or 204. */
+      status: number;
+      cause: 'max-streams' | 'max-streams-per-key' | 'draining';
+      retryMs?: number;
+    }
   | { type: 'slow-client'; key: string | undefined; info: SlowClientInfo };
 
 /** Counters since the registry was created (`open` is a gauge). */
@@ -46,16 +55,35 @@ export interface StreamCounters {
   rejected: number;
 }
 
+/**
+ * How the registry turns a connection away (caps, drain): `'retry'` answers an EventSource (a
+ * request whose `Accept` names `text/event-stream`) with an empty `200` event stream that holds
+ * only a `retry` (so it reconnects later: any other status would stop it for good) and answers
+ * other clients with the status; `'status'` answers everyone with 503/429 + `Retry-After`.
+ */
+export type RefusalStyle = 'retry' | 'status';
+
 export interface StreamRegistryOptions {
-  /** Most streams open at once; past it new ones get 503 + `Retry-After`. Defaults to no limit. */
+  /** Most streams open at once; past it new ones are turned away (see `refuseWith`). Defaults to no limit. */
   maxStreams?: number;
   /**
    * Most streams open at once per client key (the client's IP address unless the handler's
-   * `clientKey` option says otherwise); past it new ones get 429 + `Retry-After`. Defaults to no limit.
+   * `clientKey` option says otherwise); past it new ones are turned away (see `refuseWith`, 429
+   * for status answers). Defaults to no limit.
    */
   maxStreamsPerKey?: number;
-  /** `Retry-After` (seconds) sent with cap and drain rejections. Defaults to `5`. */
+  /**
+   * When a client turned away by a cap or the drain should come back, in seconds: sent as
+   * `Retry-After` with status answers, and as the `retry` of the answer to an EventSource
+   * (in ms, spread by 10% either way, at least 1000 ms). Defaults to `5`.
+   */
   retryAfterSeconds?: number;
+  /**
+   * How connections are turned away: `'retry'` (EventSources get an empty 200 stream with a
+   * `retry` and reconnect later; others get 503/429 + `Retry-After`) or `'status'` (503/429 +
+   * `Retry-After` for everyone: an EventSource stops for good). Defaults to `'retry'`.
+   */
+  refuseWith?: RefusalStyle;
   /** Called for every open, close, rejection and slow client. Must not throw. */
   onLifecycle?: (entry: LifecycleEntry) => void;
 }
@@ -66,8 +94,9 @@ export interface CloseAllOptions {
   /** How long to wait for clients to receive the end before cutting them off. Defaults to `5_000`. */
   timeoutMs?: number;
   /**
-   * The answer to new connections from now on: `503` (with `Retry-After`, clients come back
-   * later) or `204` (clients stop reconnecting). Defaults to `503`.
+   * The answer to new connections from now on: `503` (clients come back later: an EventSource
+   * gets an empty 200 stream with a `retry`, other clients 503 + `Retry-After`; see `refuseWith`)
+   * or `204` (clients stop reconnecting). Defaults to `503`.
    */
   status?: 503 | 204;
 }
@@ -96,11 +125,33 @@ export interface StreamRegistry {
   /** The open streams (a snapshot). */
   streams(): AnyEventStream[];
   /**
-   * Drains the server: from now on new connections get 503 (or 204); every open stream gets the
+   * Drains the server: from now on new connections are told to come back later (or 204); every open stream gets the
    * optional last event and a clean end; resolves once all of them finished, cutting off those
    * that did not within `timeoutMs`.
    */
   closeAll(options?: CloseAllOptions): Promise<CloseAllResult>;
+}
+
+/** The shortest `retry` a turned-away EventSource gets: `retry: 0` would make it reconnect in a tight loop. */
+const MIN_REFUSAL_RETRY_MS = 1000;
+
+/** Whether the request is an EventSource's: its `Accept` names `text/event-stream` (not just `*\/*`). */
+function namesEventStream(accept: HeaderValue): boolean {
+  if (accept === undefined || accept === null) return false;
+  return /(?:^|,)\s*text\/event-stream\s*(?:;|,|$)/i.test(typeof accept === 'string' ? accept : accept.join(','));
+}
+
+/**
+ * The answer that turns an EventSource away without stopping it: a 200 event stream that only
+ * sets `retry` and ends at once. EventSource treats every other status as fatal; a stream that
+ * ends cleanly makes it reconnect after `retry`. It never becomes an open stream.
+ */
+function comeBackLater(cause: string, retryMs: number): Rejection {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    body: `: ${cause}: reconnect after retry\nretry: ${retryMs}\n\n`,
+  };
 }
 
 function checkLimit(name: string, value: number | undefined): number {
@@ -112,6 +163,7 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
   const maxStreams = checkLimit('maxStreams', options.maxStreams);
   const maxPerKey = checkLimit('maxStreamsPerKey', options.maxStreamsPerKey);
   const retryAfter = checkOption.nonNegativeInteger('retryAfterSeconds', options.retryAfterSeconds ?? 5);
+  const refuseWith = checkOption.oneOf<RefusalStyle>('refuseWith', options.refuseWith ?? 'retry', ['retry', 'status']);
   const onLifecycle = options.onLifecycle;
   const open = new Map<InternalStream, string | undefined>();
   const perKey = new Map<string, number>();
@@ -139,8 +191,13 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
     }
   };
 
-  const refuse = (key: string | undefined, status: number, cause: 'max-streams' | 'max-streams-per-key' | 'draining'): Rejection => {
+  const refuse = (key: string | undefined, status: number, cause: 'max-streams' | 'max-streams-per-key' | 'draining', accept: HeaderValue): Rejection => {
     counters.rejected++;
+    if (status !== 204 && refuseWith === 'retry' && namesEventStream(accept)) {
+      const retryMs = Math.round(jittered(Math.max(MIN_REFUSAL_RETRY_MS, retryAfter * 1000), DEFAULT_JITTER, 'retryAfterSeconds', 'jitter', 0));
+      emit({ type: 'reject', key, status: 200, cause, retryMs });
+      return comeBackLater(cause, retryMs);
+    }
     emit({ type: 'reject', key, status, cause });
     if (status === 204) return reject(204);
     return reject(status, { retryAfter });
@@ -183,10 +240,10 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
     streams() {
       return [...open.keys()];
     },
-    [kAdmit](key) {
-      if (drainStatus !== undefined) return refuse(key, drainStatus, 'draining');
-      if (open.size >= maxStreams) return refuse(key, 503, 'max-streams');
-      if (key !== undefined && (perKey.get(key) ?? 0) >= maxPerKey) return refuse(key, 429, 'max-streams-per-key');
+    [kAdmit](key, accept) {
+      if (drainStatus !== undefined) return refuse(key, drainStatus, 'draining', accept);
+      if (open.size >= maxStreams) return refuse(key, 503, 'max-streams', accept);
+      if (key !== undefined && (perKey.get(key) ?? 0) >= maxPerKey) return refuse(key, 429, 'max-streams-per-key', accept);
       return undefined;
     },
     [kTrack](candidate, key) {

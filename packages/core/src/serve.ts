@@ -140,7 +140,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     return undefined;
   }
   if (registry?.draining === true) {
-    await init.respond(registry[kAdmit](undefined) ?? reject(503));
+    await init.respond(registry[kAdmit](undefined, request.accept) ?? reject(503));
     return undefined;
   }
   if (authorize !== undefined) {
@@ -159,7 +159,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   );
   // Admission and tracking happen with no await in between, so concurrent requests cannot overshoot a cap.
   const key = registry === undefined ? undefined : (clientKey?.(...args) ?? request.clientAddress);
-  const admission = registry?.[kAdmit](key);
+  const admission = registry?.[kAdmit](key, request.accept);
   if (admission !== undefined) {
     await init.respond(admission);
     return undefined;

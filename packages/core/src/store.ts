@@ -23,6 +23,27 @@ export interface ChannelEventLocal {
   filter?: ((stream: never) => boolean) | undefined;
 }
 
+/**
+ * What a store tells its listeners when live delivery skipped events it can no longer deliver
+ * (`listen(listener, onGap)`). The channel turns it into the in-band gap event, so that clients
+ * refetch their state instead of silently missing events.
+ *
+ * - `trimmed`: this instance's reader fell behind by more than the store keeps: the events
+ *   between `after` and `resumeFrom` were dropped before it read them.
+ * - `reset`: the store's data went away or went backwards (deleted, recreated, a restart
+ *   without persistence): its history is gone and delivery starts again with the new data.
+ */
+export interface StoreGap {
+  reason: 'trimmed' | 'reset';
+  /** Last event id this instance delivered before the gap, if any. */
+  after?: string | undefined;
+  /** First event id delivered after the gap, if known. */
+  resumeFrom?: string | undefined;
+}
+
+/** Told once per gap, before any event that follows it. */
+export type GapListener = (gap: StoreGap) => void;
+
 /** What a channel hands its store to publish. */
 export type ChannelEventInput = Omit<ChannelEvent, 'id'> & { id?: string | undefined };
 
@@ -39,8 +60,12 @@ export interface ChannelStore {
   readonly shared?: boolean;
   /** Records an event and delivers it to the listeners (of every instance sharing the store). */
   publish(event: ChannelEventInput): ChannelEvent | Promise<ChannelEvent>;
-  /** Subscribes to every published event; returns the function that stops it. */
-  listen(listener: (event: ChannelEvent) => void): () => void;
+  /**
+   * Subscribes to every published event; returns the function that stops it. A store that can
+   * miss events (a shared one whose reader fell behind, or whose data was reset) tells `onGap`,
+   * once per gap, before the first event after it; an in-process store never calls it.
+   */
+  listen(listener: (event: ChannelEvent) => void, onGap?: GapListener): () => void;
   /**
    * The events published after `lastEventId`, oldest first; `null` when that id is unknown,
    * foreign, or already expired (the client must be brought up to date another way).

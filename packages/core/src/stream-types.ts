@@ -95,6 +95,12 @@ export interface EventStreamOptions {
   maxEventBytes?: number;
   /** What to do past `maxBufferedBytes`. Defaults to `'disconnect'`. */
   slowClient?: SlowClientPolicy;
+  /**
+   * With `slowClient: 'drop-oldest'`, the event that takes the place of dropped events: the next
+   * frame the client gets after a drop is this event, data `{"reason":"dropped"}`, no `id` (see
+   * `GapInfo`), once per run of drops. `false` sends none. Defaults to `'sse-gap'` (`GAP_EVENT`).
+   */
+  gapEvent?: string | false;
   /** Called when the byte bound is crossed (once per episode of slowness). */
   onSlowClient?: (info: SlowClientInfo) => void;
   /** Serializer for non-string data. Defaults to `JSON.stringify`. */

@@ -19,6 +19,7 @@ import {
   type StreamObserver,
 } from './internal/protocol.js';
 import { Queue } from './queue.js';
+import { checkGapEventName, encodeGapFrame } from './gap.js';
 import { formatSendArgument } from './send-argument.js';
 import type { SseSink } from './sink.js';
 import {
@@ -68,6 +69,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #reportError: ((error: unknown) => void) | undefined;
   readonly #policy: SlowClientPolicy;
   readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
+  /** With `drop-oldest`: the gap event queued in place of dropped events. */
+  readonly #dropGapFrame: Uint8Array | undefined;
   readonly #keepAliveMs: number;
   readonly #externalSignal: AbortSignal | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
@@ -105,6 +108,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     checkOption.nonNegativeNumber('maxBufferedBytes', this.#maxBufferedBytes);
     this.#maxEventBytes = maxEventBytes(options.maxEventBytes, this.#maxBufferedBytes);
     checkOption.oneOf<SlowClientPolicy>('slowClient', this.#policy, ['disconnect', 'drop-oldest']);
+    const gapEvent = checkGapEventName(options.gapEvent);
+    this.#dropGapFrame = this.#policy === 'drop-oldest' && gapEvent !== false ? encodeGapFrame(gapEvent, { reason: 'dropped' }) : undefined;
     checkOption.milliseconds('keepAlive (or false)', this.#keepAliveMs);
     checkOption.nonNegativeNumber('stallTimeoutMs', this.#stallTimeoutMs);
     const lifetimeMs = options.maxLifetimeMs === undefined ? undefined : jittered(options.maxLifetimeMs, options.lifetimeJitter ?? DEFAULT_JITTER, 'maxLifetimeMs', 'lifetimeJitter', -1);
@@ -331,11 +336,27 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
       return;
     }
     const queue = this.#queue!;
-    while (this.#queuedBytes > this.#maxBufferedBytes && queue.length > 0) {
-      const dropped = queue.shift()!;
-      this.#queuedBytes -= dropped.byteLength;
+    // The gap event takes the place of what is dropped, at the head of the queue, so it is the
+    // next frame the client gets; one stays there for a whole run of drops, until it is written.
+    const gap = this.#dropGapFrame;
+    const gapQueued = gap !== undefined && queue.at(0) === gap;
+    if (gapQueued) {
+      queue.shift();
+      this.#queuedBytes -= gap.byteLength;
+    }
+    const room = gap?.byteLength ?? 0;
+    let dropped = 0;
+    while (this.#queuedBytes + room > this.#maxBufferedBytes && queue.length > 0) {
+      const chunk = queue.shift()!;
+      this.#queuedBytes -= chunk.byteLength;
       this.#droppedEvents++;
-      this.#droppedBytes += dropped.byteLength;
+      this.#droppedBytes += chunk.byteLength;
+      dropped++;
+    }
+    if (gap !== undefined && (gapQueued || dropped > 0)) {
+      queue.unshift(gap);
+      this.#queuedBytes += gap.byteLength;
+      if (!gapQueued) this.#observer?.onWrite?.(gap.byteLength, false);
     }
     if (!this.#slowEpisode) {
       this.#slowEpisode = true;

@@ -36,13 +36,17 @@ export {
   type ChannelEventInput,
   type ChannelEventLocal,
   type ChannelStore,
+  type GapListener,
   type MemoryStoreOptions,
+  type StoreGap,
 } from './store.js';
+export { GAP_EVENT, gapEvent, parseGap, type GapInfo, type GapReason } from './gap.js';
 export {
   createStreamRegistry,
   type CloseAllOptions,
   type CloseAllResult,
   type LifecycleEntry,
+  type RefusalStyle,
   type StreamCounters,
   type StreamRegistry,
   type StreamRegistryOptions,

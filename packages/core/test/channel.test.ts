@@ -160,7 +160,8 @@ describe('createChannel: history and replay', () => {
         },
       });
       await channel.broadcast('live');
-      expect(received(sink).map((e) => e.event ?? e.data)).toEqual(['refresh', 'live']);
+      // The gap event first (the client is told in band), then what onReplay sent, then live events.
+      expect(received(sink).map((e) => e.event ?? e.data)).toEqual(['sse-gap', 'refresh', 'live']);
     }
   });
 
@@ -314,7 +315,39 @@ describe('createChannel: history and replay', () => {
     await vi.waitFor(() => expect(results).toHaveLength(1));
     expect(results[0]).toMatchObject({ status: 'error', lastEventId: 'x' });
     await channel.broadcast('live');
-    expect(received(sink).map((e) => e.data)).toEqual(['live']);
+    expect(received(sink).map((e) => e.event ?? e.data)).toEqual(['sse-gap', 'live']);
+  });
+
+  it('refuses a second subscription of the same stream (it would get every event twice); after unsubscribing it may join again', async () => {
+    const channel = createChannel();
+    const { sink, stream } = client();
+    const leave = channel.subscribe(stream);
+    let error: unknown;
+    try {
+      channel.subscribe(stream, { filter: () => true });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(SseError);
+    expect(error).toMatchObject({ code: 'ERR_SSE_ALREADY_SUBSCRIBED', message: expect.stringMatching(/unsubscribe/) });
+    expect(channel.size).toBe(1);
+    await channel.broadcast('once');
+    leave();
+    channel.subscribe(stream);
+    await channel.broadcast('again');
+    expect(received(sink).map((e) => e.data)).toEqual(['once', 'again']);
+    // Another channel is another matter.
+    createChannel().subscribe(stream);
+  });
+
+  it('after close(): subscribe throws and broadcast rejects with ERR_SSE_CHANNEL_CLOSED (and tells onError); close() again is a no-op', async () => {
+    const onError = vi.fn();
+    const channel = createChannel({ history: 10, onError });
+    await channel.close();
+    await channel.close();
+    expect(() => channel.subscribe(client().stream)).toThrow(expect.objectContaining({ code: 'ERR_SSE_CHANNEL_CLOSED' }));
+    await expect(channel.broadcast('nobody hears this')).rejects.toMatchObject({ code: 'ERR_SSE_CHANNEL_CLOSED', message: expect.stringMatching(/closed/) });
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'ERR_SSE_CHANNEL_CLOSED' }));
   });
 
   it('close() removes every subscriber and leaves their streams open', async () => {

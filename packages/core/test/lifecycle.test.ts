@@ -159,6 +159,66 @@ describe('createStreamRegistry', () => {
     expect(registry.counters().rejected).toBe(2);
   });
 
+  const asEventSource: RequestInit = { headers: { accept: 'text/event-stream', 'cache-control': 'no-cache' } };
+
+  /** The answer an EventSource gets when it is turned away: a 200 event stream that only sets `retry` and ends. */
+  async function expectComeBackLater(response: Response, retryMs: { min: number; max: number }): Promise<void> {
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('retry-after')).toBeNull();
+    const parsed = parseChunks([new TextEncoder().encode(await response.text())]); // the body ends by itself
+    expect(parsed.events).toEqual([]);
+    expect(parsed.retries).toHaveLength(1);
+    expect(parsed.retries[0]).toBeGreaterThanOrEqual(retryMs.min);
+    expect(parsed.retries[0]).toBeLessThanOrEqual(retryMs.max);
+  }
+
+  it('turns an EventSource away with an empty 200 stream holding a jittered retry (any other status would stop it for good), never an open stream', async () => {
+    const entries: LifecycleEntry[] = [];
+    const registry = createStreamRegistry({ maxStreams: 2, maxStreamsPerKey: 1, retryAfterSeconds: 7, onLifecycle: (entry) => entries.push(entry) });
+    const first = await open(registry, 'a', asEventSource);
+    expect(first.status).toBe(200);
+    await expectComeBackLater(await open(registry, 'a', asEventSource), { min: 6300, max: 7700 }); // per key
+    await open(registry, 'b', asEventSource);
+    const retries = new Set<number>();
+    for (let n = 0; n < 20; n++) {
+      const refused = await open(registry, 'c', asEventSource); // global cap
+      await expectComeBackLater(refused.clone(), { min: 6300, max: 7700 });
+      retries.add(parseChunks([new TextEncoder().encode(await refused.text())]).retries[0]!);
+    }
+    expect(retries.size).toBeGreaterThan(5); // spread, so refused clients do not come back together
+    expect(registry.size).toBe(2);
+    expect(registry.counters()).toMatchObject({ opened: 2, rejected: 21 });
+    expect(entries.filter((entry) => entry.type === 'reject')[0]).toEqual({ type: 'reject', key: 'a', status: 200, cause: 'max-streams-per-key', retryMs: expect.any(Number) });
+    // The same registry still answers other clients with the status and Retry-After.
+    const plain = await open(registry, 'c', { headers: { accept: '*/*' } });
+    expect(plain.status).toBe(503);
+    expect(plain.headers.get('retry-after')).toBe('7');
+  });
+
+  it("answers every client with 503/429 + Retry-After with refuseWith: 'status'; retry is at least a second", async () => {
+    const strict = createStreamRegistry({ maxStreams: 1, refuseWith: 'status' });
+    await open(strict, 'a', asEventSource);
+    const refused = await open(strict, 'b', asEventSource);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(() => createStreamRegistry({ refuseWith: 'never' as 'status' })).toThrow(SseError);
+
+    const eager = createStreamRegistry({ maxStreams: 1, retryAfterSeconds: 0 });
+    await open(eager, 'a', asEventSource);
+    await expectComeBackLater(await open(eager, 'b', asEventSource), { min: 900, max: 1100 });
+  });
+
+  it('during a drain tells an EventSource to come back later, unless closeAll said 204 (stop)', async () => {
+    const registry = createStreamRegistry({ retryAfterSeconds: 2 });
+    await registry.closeAll();
+    await expectComeBackLater(await open(registry, 'a', asEventSource), { min: 1800, max: 2200 });
+    expect(registry.size).toBe(0);
+    const stopping = createStreamRegistry();
+    await stopping.closeAll({ status: 204 });
+    expect((await open(stopping, 'a', asEventSource)).status).toBe(204);
+  });
+
   it('rejects invalid limits with a typed error', () => {
     expect(() => createStreamRegistry({ maxStreams: 0 })).toThrow(SseError);
     expect(() => createStreamRegistry({ maxStreamsPerKey: 1.5 })).toThrow(SseError);

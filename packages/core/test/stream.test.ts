@@ -216,11 +216,15 @@ describe('backpressure and slow clients', () => {
     expect(stream.isClosed).toBe(false);
     expect(reports).toHaveLength(1); // one report per episode
     sink.drain();
-    const ids = parseChunks(sink.chunks).events.map((e) => Number(e.id));
+    const events = parseChunks(sink.chunks).events;
+    const ids = events.map((e) => Number(e.id));
     expect(ids[0]).toBe(0);
+    // The drops are announced once, in place of what was dropped (the gap event has no id).
+    expect(events[1]).toEqual({ event: 'sse-gap', data: '{"reason":"dropped"}', id: undefined });
+    expect(events.filter((e) => e.event === 'sse-gap')).toHaveLength(1);
     expect(ids.at(-1)).toBe(99_999);
     // What survived is the newest, contiguous, in order.
-    const tail = ids.slice(1);
+    const tail = ids.slice(2);
     expect(tail).toEqual(Array.from({ length: tail.length }, (_, i) => 99_999 - tail.length + 1 + i));
     expect(tail.length).toBeGreaterThan(20);
   });

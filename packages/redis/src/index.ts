@@ -1,3 +1,4 @@
 export { createRedisStore, type RedisStore, type RedisStoreOptions, type RedisStoreStatus } from './store.js';
 export { SseRedisUnavailableError, type SseRedisUnavailableReason } from './errors.js';
-export type { GapListener, StoreGap } from './gap.js';
+// The gap types are part of @sse/core's store contract; re-exported for code written against @sse/redis.
+export type { GapListener, StoreGap } from '@sse/core';

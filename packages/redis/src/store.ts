@@ -1,8 +1,7 @@
-import { SseError, type ChannelEvent, type ChannelEventInput, type ChannelStore } from '@sse/core';
+import { SseError, type ChannelEvent, type ChannelEventInput, type ChannelStore, type GapListener, type StoreGap } from '@sse/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CommandTimeout } from './command-timeout.js';
 import { SseRedisUnavailableError } from './errors.js';
-import type { GapListener, StoreGap } from './gap.js';
 import { LATE_REPLY, measureClock, PREVIOUS_FIELD, PUBLISH_SCRIPT, redisDeadline, type RedisClock } from './publish-script.js';
 import { compareStreamIds, parseStreamId } from './stream-id.js';
 

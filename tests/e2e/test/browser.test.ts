@@ -196,6 +196,8 @@ describe.each(FRAMEWORKS)('the %s app in Chromium', (framework) => {
     // Posted to the new process, most likely before the page is back: it must still appear once.
     await postMessage(app.url, `${prefix} 3 (after the restart)`);
     await waitForDataset(page, '#chat-sync', 'mode', 'snapshot:unknown-last-event-id');
+    // The new process did not know the page's last id: it said so in band before the snapshot.
+    expect(await dataset(page, '#chat-sync', 'gap')).toBe('unknown-id');
     await waitForDataset(page, '#status', 'server', 'ok');
     await expectChatExactly(page, app.url, prefix, [`${prefix} 1`, `${prefix} 2`, `${prefix} 3 (after the restart)`]);
     await page.screenshot({ path: `${screenshots}restart.png`, fullPage: true });

@@ -115,6 +115,9 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     expect(messages.slice(-3)).toEqual([a, b, c]);
     // The snapshot carries the newest id, so the next reconnect can be replayed.
     expect(snapshot.id).toBe(c.id);
+    // Before it, the gap event told the client in band that its id is unknown (no id line).
+    expect(stranger.events[0]).toEqual({ event: 'sse-gap', data: JSON.stringify({ reason: 'unknown-id', lastEventId: 'an-id-from-another-process-1' }), id: undefined });
+    expect(stranger.events.filter((e) => e.event === 'sse-gap')).toHaveLength(1);
 
     const newcomer = await open('/chat');
     expect(json<ChatEvents['snapshot']>((await newcomer.waitForEvent((e) => e.event === 'snapshot')).data).reason).toBe('first-connection');
@@ -145,19 +148,33 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     byHeader.close();
   });
 
-  test('GET /private allows 3 open streams per client, answers 429 with Retry-After past it, and frees a slot on close', async () => {
+  test('GET /private allows 3 open streams per client; past it an EventSource is told to come back later, other clients get 429; a closed stream frees a slot', async () => {
     const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    /** A /private stream that was let in: its first `private` event arrives (a refused one ends without any). */
+    const openPrivate = async (): Promise<EventStreamClient> => {
+      const reader = await open('/private', auth);
+      await reader.waitForEvent((e) => e.event === 'private');
+      return reader;
+    };
     // Streams of the previous test may still be closing on the server: wait until 3 fit.
     const held: EventStreamClient[] = [];
     await vi.waitFor(
       async () => {
-        while (held.length < 3) held.push(await open('/private', auth));
+        while (held.length < 3) held.push(await openPrivate());
       },
       { timeout: 20_000, interval: 100 },
     );
-    await Promise.all(held.map((reader) => reader.waitForEvent((e) => e.event === 'private')));
 
-    const refused = await fetch(`${app.url}/private`, { headers: { accept: 'text/event-stream', ...auth } });
+    // An EventSource past the cap: a 200 event stream with only a retry (about 5 s), ended at once,
+    // so it reconnects later (a 429 would stop it for good).
+    const comeBack = await open('/private', auth);
+    expect(await comeBack.waitForEnd()).toBe('end');
+    expect(comeBack.events).toEqual([]);
+    expect(comeBack.retries).toHaveLength(1);
+    expect(comeBack.retries[0]).toBeGreaterThanOrEqual(4500);
+    expect(comeBack.retries[0]).toBeLessThanOrEqual(5500);
+    // Any other client gets the status.
+    const refused = await fetch(`${app.url}/private`, { headers: { accept: '*/*', ...auth } });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.headers.get('content-type')).not.toMatch(/event-stream/);
@@ -167,12 +184,11 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     await live.waitForEvent((e) => e.event === 'welcome');
     live.close();
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
-    expect(metricValue(metrics, 'sse_private_rejected_total')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'sse_private_rejected_total')).toBeGreaterThanOrEqual(2);
     expect(metricValue(metrics, 'sse_rejected_total')).toBe(0);
 
     held.shift()!.close();
-    const again = await vi.waitFor(() => open('/private', auth), { timeout: 20_000, interval: 100 });
-    await again.waitForEvent((e) => e.event === 'private');
+    const again = await vi.waitFor(openPrivate, { timeout: 20_000, interval: 100 });
     for (const reader of [...held, again]) reader.close();
   });
 
@@ -190,7 +206,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     live.close();
   });
 
-  test('SIGTERM: every open stream gets a shutting-down status and a clean end, new requests get 503 + Retry-After, and the app exits with code 0', async () => {
+  test('SIGTERM: every open stream gets a shutting-down status and a clean end, new EventSources are told to come back later, posts get 503 + Retry-After, and the app exits with code 0', async () => {
     const doomed = await startApp(framework);
     const latecomers: HeldRequest[] = [];
     try {
@@ -216,10 +232,16 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
       }
 
       const [lateLive, latePrivate, latePost] = await Promise.all(latecomers.map((request) => request.release()));
+      // An EventSource that arrives during the drain is told to come back later: a 200 event
+      // stream with only a `retry` (5 s, spread), ended at once; a 503 would stop it for good.
       for (const late of [lateLive, latePrivate]) {
-        expect(late!.status).toBe(503);
-        expect(late!.headers['retry-after']).toBe('5');
-        expect(late!.headers['content-type']).not.toMatch(/event-stream/);
+        expect(late!.status).toBe(200);
+        expect(late!.headers['content-type']).toMatch(/^text\/event-stream/);
+        expect(late!.headers['retry-after']).toBeUndefined();
+        const retry = /^retry: (\d+)$/m.exec(late!.body);
+        expect(late!.body).not.toMatch(/^data:/m);
+        expect(Number(retry?.[1])).toBeGreaterThanOrEqual(4500);
+        expect(Number(retry?.[1])).toBeLessThanOrEqual(5500);
       }
       expect(latePost!.status).toBe(503);
       expect(latePost!.headers['retry-after']).toBe('2');

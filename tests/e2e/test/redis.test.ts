@@ -1,5 +1,6 @@
 // The apps with REDIS_URL set: Express, Hono and Koa run as three instances of one app, sharing
 // the chat through one redis-server. Same routes, same page: a client may reach any instance.
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startRedisServer, type RedisServer } from '@sse/redis/testing';
@@ -11,6 +12,23 @@ import { postMessage, uniquePrefix } from './support/http.js';
 import { startProxy } from './support/proxy.js';
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
+
+/** The chat's Redis Stream key (apps/shared's CHAT_REDIS_STREAM). */
+const CHAT_REDIS_STREAM = 'sse-example:chat';
+
+/** Sends one command to the redis-server in RESP, as redis-cli would, and resolves with the raw answer. */
+function redisCommand(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
+    });
+    socket.once('data', (answer) => {
+      socket.end();
+      resolve(answer.toString('latin1'));
+    });
+    socket.once('error', reject);
+  });
+}
 
 describe('the three apps as instances of one app over one Redis', () => {
   let redis: RedisServer;
@@ -142,6 +160,30 @@ describe('the three apps as instances of one app over one Redis', () => {
     } finally {
       await balancer.close();
     }
+  });
+
+  test('in Chromium: a page whose chat history is wiped in Redis is told in band (sse-gap) and refetches: every message once', async () => {
+    browser ??= await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    contexts.push(context);
+    const page: Page = await context.newPage();
+    await page.goto(`${url('express')}/`);
+    await page.waitForFunction(() => document.getElementById('chat-state')?.dataset.state === 'open', undefined, WAIT);
+    const prefix = uniquePrefix('wiped');
+    await postMessage(url('express'), `${prefix} 1`);
+    await waitForChatText(page, `${prefix} 1`);
+
+    // Anything with write access can do this; the instances' readers see the stream start over.
+    await redisCommand(redis.port, ['DEL', CHAT_REDIS_STREAM]);
+    await postMessage(url('koa'), `${prefix} 2 (after the wipe)`);
+    await page.waitForFunction(() => document.getElementById('chat-sync')?.dataset.mode === 'refetch:reset', undefined, WAIT);
+    expect(await page.$eval('#chat-sync', (node) => ({ ...(node as HTMLElement).dataset }))).toMatchObject({ gap: 'reset', gaps: '1' });
+    await waitForChatText(page, `${prefix} 2 (after the wipe)`);
+    const last = `${prefix} 3 last`;
+    await postMessage(url('hono'), last);
+    await waitForChatText(page, last);
+    expect(await chatTexts(page, prefix)).toEqual([`${prefix} 1`, `${prefix} 2 (after the wipe)`, last]);
+    await page.screenshot({ path: `${testResultsDir('express')}redis-wiped.png`, fullPage: true });
   });
 
   // Last: it stops the shared redis-server.

@@ -37,20 +37,23 @@ describe.each(Object.entries(adapters))('hostile input on %s', (_name, mount) =>
       ]);
       const answer = await rawExchange(server.url, invalid);
       expect(answer.statusLine).toMatch(/^HTTP\/1\.1 200/);
-      const [replay] = await answer.waitForEvents(1);
+      // The client is told in band first (the gap event), then the app's own event from onReplay.
+      const [gap, replay] = await answer.waitForEvents(2);
+      expect(gap?.event).toBe('sse-gap');
       expect(replay?.data).toContain('"status":"unknown"');
       expect(replay?.data).toContain('\ufffd\ufffdA');
       answer.close();
 
       // A foreign, well-formed id: unknown, so the app can send a refresh.
       const foreign = await requestEventStream(server.url, { lastEventId: 'not-from-here-42' });
-      expect((await foreign.waitForEvents(1))[0]?.data).toContain('"unknown"');
+      expect((await foreign.waitForEvent((e) => e.event === 'replay')).data).toContain('"unknown"');
+      expect(foreign.events[0]).toMatchObject({ event: 'sse-gap', data: '{"reason":"unknown-id","lastEventId":"not-from-here-42"}' });
       foreign.close();
 
       // Invalid percent-encoding in the query fallback.
       const query = await requestEventStream(`${server.url}?lastEventId=%FF%FE`);
       expect(query.status).toBe(200);
-      expect((await query.waitForEvents(1))[0]?.data).toContain('"unknown"');
+      expect((await query.waitForEvent((e) => e.event === 'replay')).data).toContain('"unknown"');
       query.close();
 
       // Wrong Accept: 406 with a plain-text reason, no stream.

@@ -22,11 +22,22 @@ describe.each(Object.entries(adapters))('shutdown on %s', (name, mount) => {
       const endings = await Promise.all(clients.map((client) => client.ended));
       expect(endings.filter((how) => how === 'end')).toHaveLength(STREAMS);
       for (const client of clients) expect(client.events.map((event) => event.event)).toEqual(['hello', 'bye']);
+      // A latecomer EventSource is told to come back (a 200 stream with only a retry, ended at
+      // once: a 503 would stop it for good); another client gets 503 + Retry-After.
       const late = await requestEventStream(server.url, { timeoutMs: WAIT_MS });
-      expect(late.status).toBe(503);
-      expect(late.headers['retry-after']).toBe('2');
-      expect(late.headers['content-type']).not.toMatch(/event-stream/);
-      late.close();
+      expect(late.status).toBe(200);
+      expect(late.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(await late.waitForEnd()).toBe('end');
+      expect(late.events).toEqual([]);
+      expect(late.retries).toEqual([expect.any(Number)]);
+      expect(late.retries[0]).toBeGreaterThanOrEqual(1800);
+      expect(late.retries[0]).toBeLessThanOrEqual(2200);
+      const plain = await requestEventStream(server.url, { headers: { accept: '*/*' }, timeoutMs: WAIT_MS });
+      expect(plain.status).toBe(503);
+      expect(plain.headers['retry-after']).toBe('2');
+      expect(plain.headers['content-type']).not.toMatch(/event-stream/);
+      plain.close();
+      expect(registry.size).toBe(0);
       record(`shutdown ${name}`, { streams: STREAMS, drainMs: result.durationMs, forced: result.forced });
     } finally {
       await server.close();

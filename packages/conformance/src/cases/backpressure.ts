@@ -91,7 +91,7 @@ export const backpressureCases: CaseGroup[] = [
     name: 'backpressure-drop-oldest',
     tests: [
       {
-        title: 'drop-oldest keeps the stream open and bounded, and a client that resumes gets whole, ordered events and the last one',
+        title: 'drop-oldest keeps the stream open and bounded, and a client that resumes gets whole, ordered events, one sse-gap event where events were dropped, and the last one',
         async run(t) {
           let openBeforeEnd = false;
           const { handler, options, state } = flood('drop-oldest', DROP_OLDEST_TOTAL_BYTES, (stream) => {
@@ -114,7 +114,11 @@ export const backpressureCases: CaseGroup[] = [
           expect(client.parseErrors).toEqual([]);
           const events = client.events;
           expect(events.at(-1)).toEqual({ id: 'end', event: 'end', data: 'end' });
-          const numbered = events.slice(0, -1);
+          // The drops are announced once, in band, where they happened (no id: the client's last id stays).
+          const gaps = events.flatMap((e, i) => (e.event === 'sse-gap' ? [i] : []));
+          expect(gaps).toHaveLength(1);
+          expect(events[gaps[0]!]).toEqual({ id: undefined, event: 'sse-gap', data: '{"reason":"dropped"}' });
+          const numbered = events.slice(0, -1).filter((e) => e.event !== 'sse-gap');
           expect(numbered.length).toBeLessThan(state.sentEvents);
           expect(numbered.every((e) => e.data === PAYLOAD)).toBe(true);
           const ids = numbered.map((e) => Number(e.id));

@@ -81,7 +81,7 @@ export const reconnectCases: CaseGroup[] = [
         },
       })),
       {
-        title: 'an unknown Last-Event-ID is reported to onReplay as unknown, and live events follow',
+        title: 'an unknown Last-Event-ID: the client gets the sse-gap event first, onReplay is told unknown, and live events follow',
         async run(t) {
           const channel = await t.createChannel();
           const replays: ReplayResult[] = [];
@@ -100,8 +100,9 @@ export const reconnectCases: CaseGroup[] = [
           const client = t.track(await requestEventStream(server.url, { headers: { 'Last-Event-ID': 'never-issued' } }));
           await eventually(() => channel.size === 1, 'the stream to subscribe');
           await channel.broadcast('live');
-          const events = await client.waitForEvents(2);
+          const events = await client.waitForEvents(3);
           expect(events.map((e) => [e.event, e.data])).toEqual([
+            ['sse-gap', '{"reason":"unknown-id","lastEventId":"never-issued"}'],
             ['refresh', 'full state'],
             [undefined, 'live'],
           ]);

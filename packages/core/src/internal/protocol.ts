@@ -9,6 +9,7 @@
  */
 import { SseError } from '../errors.js';
 import type { Rejection } from '../rejection.js';
+import type { HeaderValue } from '../request.js';
 import type { AnyEventStream, CloseInfo, CloseReason, SlowClientInfo } from '../stream-types.js';
 
 /** Bumped whenever a member below changes meaning; copies with different numbers refuse each other. */
@@ -81,7 +82,8 @@ export type InternalStream = AnyEventStream & StreamInternals;
 /** The members every registry of this protocol has besides its public API. */
 export interface RegistryInternals {
   readonly [kCreatedBy]: string;
-  [kAdmit](key: string | undefined): Rejection | undefined;
+  /** `accept` is the request's `Accept` header: an EventSource is turned away in a way it retries. */
+  [kAdmit](key: string | undefined, accept?: HeaderValue): Rejection | undefined;
   [kTrack](stream: InternalStream, key: string | undefined): void;
 }
 
