@@ -172,7 +172,15 @@ describe('maxEventBytes on a channel', () => {
     store.inject({ id: 'big-1', data: 'x'.repeat(8 * KIB), json: false });
     store.inject({ id: 'big-2', data: `"${'€'.repeat(2000)}"`, json: true });
     store.inject({ id: 'ok', data: 'after', json: false });
-    for (const sink of sinks) expect(parseChunks(sink.chunks).events.map((e) => e.id)).toEqual(['ok']);
+    // Each left-out event is replaced by one in-band gap event naming it; nothing of it is written.
+    for (const sink of sinks) {
+      expect(parseChunks(sink.chunks).events.map((e) => [e.event, e.id ?? JSON.parse(e.data).lastEventId])).toEqual([
+        ['sse-gap', 'big-1'],
+        ['sse-gap', 'big-2'],
+        [undefined, 'ok'],
+      ]);
+      expect(sink.text).not.toContain('xxxx');
+    }
     expect(errors.map((e) => e.code)).toEqual(['ERR_SSE_EVENT_TOO_LARGE', 'ERR_SSE_EVENT_TOO_LARGE']);
     expect(errors[0]!.message).toContain('big-1');
   });
@@ -186,7 +194,10 @@ describe('maxEventBytes on a channel', () => {
     void store.publish({ id: 'b', data: 'b', json: false });
     const sink = new MemorySink();
     channel.subscribe(createEventStream(sink, { keepAlive: false, lastEventId: first.id }));
-    expect(parseChunks(sink.chunks).events.map((e) => e.id)).toEqual(['b']);
+    expect(parseChunks(sink.chunks).events.map((e) => [e.event, e.data])).toEqual([
+      ['sse-gap', '{"reason":"too-large","lastEventId":"huge"}'],
+      [undefined, 'b'],
+    ]);
     expect(errors).toHaveLength(1);
   });
 
@@ -200,7 +211,10 @@ describe('maxEventBytes on a channel', () => {
     channel.subscribe(createEventStream(large, { keepAlive: false }));
     await channel.broadcast('x'.repeat(2 * KIB));
     await channel.broadcast('y');
-    expect(parseChunks(small.chunks).events.map((e) => e.data)).toEqual(['y']);
+    const missed = parseChunks(small.chunks).events;
+    expect(missed.map((e) => e.event)).toEqual(['sse-gap', undefined]);
+    expect(JSON.parse(missed[0]!.data)).toMatchObject({ reason: 'too-large' });
+    expect(missed[1]!.data).toBe('y');
     expect(parseChunks(large.chunks).events).toHaveLength(2);
     expect(smallStream.isClosed).toBe(false);
     expect(errors.map((e) => e.code)).toEqual(['ERR_SSE_EVENT_TOO_LARGE']);
