@@ -58,9 +58,15 @@ describe.each(Object.entries(adapters))('oversized events on %s', (name, mount) 
       await eventually(() => channel.size === CLIENTS, 'every client to subscribe', () => channel.size);
       store.inject({ id: 'raw-xadd-1', data: 'x'.repeat(8 * MIB), json: false });
       store.inject({ id: 'after', data: 'small', json: false });
-      for (const client of clients) await client.waitForEvents(1);
+      // Each client is told in band that it missed the entry (a too-large gap naming it), then gets the next event.
+      for (const client of clients) await client.waitForEvents(2);
       const delivered = clients.reduce((sum, client) => sum + client.bytes, 0);
-      expect(clients.map((client) => client.events.map((e) => e.id))).toEqual(clients.map(() => ['after']));
+      expect(clients.map((client) => client.events.map((e) => [e.event, e.id ?? JSON.parse(e.data).reason]))).toEqual(
+        clients.map(() => [
+          ['sse-gap', 'too-large'],
+          [undefined, 'after'],
+        ]),
+      );
       expect(delivered).toBeLessThan(CLIENTS * 1024);
       expect(errors.map((error) => (error as { code?: unknown }).code)).toEqual(['ERR_SSE_EVENT_TOO_LARGE']);
       expect([registry.size, channel.size]).toEqual([CLIENTS, CLIENTS]);
@@ -118,7 +124,10 @@ describe.each(Object.entries(adapters))('oversized events on %s', (name, mount) 
       await eventually(() => channel.size === 1, 'the client to subscribe', () => channel.size);
       await channel.broadcast('z'.repeat(200 * 1024));
       await channel.broadcast('fits');
-      expect((await client.waitForEvents(1)).map((e) => e.data)).toEqual(['fits']);
+      const events = await client.waitForEvents(2);
+      expect(events.map((e) => e.event)).toEqual(['sse-gap', undefined]);
+      expect(JSON.parse(events[0]!.data)).toMatchObject({ reason: 'too-large' });
+      expect(events[1]!.data).toBe('fits');
       expect(client.bytes).toBeLessThan(1024);
       expect(streams[0]!.isClosed).toBe(false);
       client.close();
