@@ -2,34 +2,13 @@
 // `@sse/core/user-api`) plus its own `sse()`, so a user who switches framework changes one import.
 import { describe, expect, it } from 'vitest';
 
-/** The names of `@sse/core/user-api`, written out so that a change to them is deliberate. */
-const USER_API = [
-  'CLOSE_REASONS',
-  'DEFAULT_KEEP_ALIVE_MS',
-  'DEFAULT_MAX_BUFFERED_BYTES',
-  'DEFAULT_MAX_EVENT_BYTES',
-  'DEFAULT_MAX_LAST_EVENT_ID_LENGTH',
-  'DEFAULT_STALL_TIMEOUT_MS',
-  'GAP_EVENT',
-  'SseError',
-  'SseFormatError',
-  'SseHeadersSentError',
-  'createChannel',
-  'createMemoryStore',
-  'createStreamRegistry',
-  'formatComment',
-  'formatEvent',
-  'gapEvent',
-  'parseGap',
-  'reject',
-  'serializeJson',
-  'stopReconnecting',
-];
+// The user API itself is pinned name by name in @sse/core's own exports test; here each adapter
+// must export exactly that list plus its `sse()`.
+const userApi = async (): Promise<string[]> => Object.keys(await import('@sse/core/user-api')).sort();
 
 describe('@sse/node entry points', () => {
   it('@sse/node: sse() and the user API every adapter shares', async () => {
-    expect(Object.keys(await import('@sse/node')).sort()).toEqual([...USER_API, 'sse'].sort());
-    expect(Object.keys(await import('@sse/core/user-api')).sort()).toEqual(USER_API);
+    expect(Object.keys(await import('@sse/node')).sort()).toEqual([...(await userApi()), 'sse'].sort());
   });
 
   it('@sse/node/adapter: what adapters on Node responses build on', async () => {
