@@ -46,5 +46,29 @@ export {
   type StreamRegistry,
   type StreamRegistryOptions,
 } from './registry.js';
+export {
+  createTopicHub,
+  DEFAULT_MAX_TOPICS_PER_STREAM,
+  MAX_TOPIC_NAME_LENGTH,
+  type TopicGapReason,
+  type TopicHub,
+  type TopicHubOptions,
+  type TopicResumeStatus,
+  type TopicSubscribeOptions,
+} from './topics/hub.js';
+export {
+  createMemoryTopicStore,
+  DEFAULT_MAX_TOPIC_HISTORY_BYTES,
+  DEFAULT_TOPIC_HISTORY_LIMIT,
+  DEFAULT_TOPIC_HISTORY_MAX_AGE_MS,
+  type MemoryTopicStore,
+  type MemoryTopicStoreOptions,
+  type TopicEvent,
+  type TopicEventInput,
+  type TopicHead,
+  type TopicHistory,
+  type TopicStore,
+} from './topics/store.js';
+export type { TopicEvents, TopicMap, TopicName, TopicPattern, TopicPublishEvent } from './topics/types.js';
 export { reject, stopReconnecting, type RejectInit, type Rejection } from './rejection.js';
 export type { ServeOptions, SseHandler } from './serve.js';
