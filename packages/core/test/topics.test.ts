@@ -3,6 +3,7 @@ import { createTopicHub, createMemoryTopicStore, SseError, type EventStream, typ
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
+import { lastEventIdOf, routedEvents } from './topic-client.js';
 
 function client(lastEventId?: string): { sink: MemorySink; stream: EventStream } {
   const sink = new MemorySink();
@@ -11,17 +12,8 @@ function client(lastEventId?: string): { sink: MemorySink; stream: EventStream }
 }
 
 const received = (sink: MemorySink) => parseChunks(sink.chunks).events;
-/** What a client routes: topic, event name and data of each event, gaps as `gap:<reason>:<topics>`. */
-const routed = (sink: MemorySink) =>
-  received(sink).map((event) => {
-    if (event.event === 'sse-gap') {
-      const gap = JSON.parse(event.data) as { reason: string; topics: string[] };
-      return `gap:${gap.reason}:${gap.topics.join(',')}`;
-    }
-    const { topic, data } = JSON.parse(event.data) as { topic: string; data: unknown };
-    return `${topic}/${event.event ?? 'message'}/${JSON.stringify(data)}`;
-  });
-const lastId = (sink: MemorySink) => received(sink).at(-1)?.id;
+const routed = (sink: MemorySink) => routedEvents(sink.chunks);
+const lastId = (sink: MemorySink) => lastEventIdOf(sink.chunks);
 
 describe('topic hub: delivery', () => {
   it('delivers each event once, in per-topic order, with the topic in the data and the app event name as SSE event', async () => {
@@ -183,7 +175,7 @@ describe('topic hub: resume', () => {
     const hub = createTopicHub({ historyMaxAgeMs: 20, historyMetaTtlMs: 600_000 });
     const first = client();
     await hub.subscribe(first.stream, ['old', 'fresh']);
-    const id = lastId(first.sink) ?? (await hub.publish('fresh', { data: 0 }), lastId(first.sink));
+    const id = lastId(first.sink);
     first.sink.disconnect();
     void hub.publish('old', { data: 1 });
     await eventually(async () => {

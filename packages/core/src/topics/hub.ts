@@ -6,7 +6,7 @@ import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
 import { createMemoryTopicStore, type MemoryTopicStoreOptions, type TopicEvent, type TopicHistory, type TopicStore } from './store.js';
 import type { TopicEvents, TopicMap, TopicName, TopicPublishEvent } from './types.js';
-import { TOPIC_GAP_EVENT, topicEventBody, topicGapFrame, withId } from './wire.js';
+import { idOnlyFrame, TOPIC_GAP_EVENT, topicEventBody, topicGapFrame, withId } from './wire.js';
 
 /** Topics one stream may hold by default: a position of 32 entries stays under 1024 characters (the default `maxLastEventIdLength`). */
 export const DEFAULT_MAX_TOPICS_PER_STREAM = 32;
@@ -122,6 +122,8 @@ interface StreamState {
   readonly subscriptions: Map<string, Subscription>;
   readonly onClose: () => void;
   resumed: boolean;
+  /** The position the client holds: the last one written in an id. */
+  written: string | undefined;
 }
 
 interface HubTopic {
@@ -282,6 +284,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       stream,
       subscriptions: new Map(),
       resumed: false,
+      written: undefined,
       onClose: () => {
         for (const subscription of [...state.subscriptions.values()]) this.#remove(subscription);
         this.#untrack(state);
@@ -378,7 +381,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
     if (live() && this.#gapEvent !== false) {
       for (const [reason, topics] of gaps) {
         // The gap carries the position after it, so a client cut right after it does not hear of the same gap twice.
-        state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, topics, this.#position(state)));
+        state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, topics, (state.written = this.#position(state))));
       }
     }
     let count = 0;
@@ -395,6 +398,14 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       // onResume may have unsubscribed (or closed) the stream: then nothing more goes to it.
       if (!live() || state.subscriptions.get(subscription.topic.name) !== subscription) continue;
       this.#write(subscription, event);
+    }
+    // The client learns its new position even when no event came (a frame with only an id fires
+    // no event but sets the last event id): a client cut before the first event still resumes exactly.
+    const now = this.#position(state);
+    if (live() && now !== state.written) {
+      state.written = now;
+      // Not an event for the registry's counters: it is a control frame, like a comment.
+      state.stream[kWriteFrame](idOnlyFrame(now), undefined, true);
     }
     return statuses;
   }
@@ -440,12 +451,14 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       this.#liveGap(subscription, 'trimmed');
     }
     subscription.offset = event.offset;
-    return subscription.state.stream[kWriteFrame](withId(this.#position(subscription.state), body));
+    const state = subscription.state;
+    return state.stream[kWriteFrame](withId((state.written = this.#position(state)), body));
   }
 
   #liveGap(subscription: Subscription, reason: TopicGapReason): void {
     if (this.#gapEvent === false) return;
-    subscription.state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, [subscription.topic.name], this.#position(subscription.state)));
+    const state = subscription.state;
+    state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, [subscription.topic.name], (state.written = this.#position(state))));
   }
 
   #position(state: StreamState): string {

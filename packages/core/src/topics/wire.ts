@@ -42,3 +42,8 @@ export function withId(position: string, body: Uint8Array): Uint8Array {
 export function topicGapFrame(name: string, reason: string, topics: readonly string[], position: string): Uint8Array {
   return encodeFrame(formatEvent({ id: position, event: name, data: JSON.stringify({ reason, topics }) }));
 }
+
+/** A frame with only an id: it fires no event, but the client's last event id becomes `position`. */
+export function idOnlyFrame(position: string): Uint8Array {
+  return encodeFrame(formatEvent({ id: position }));
+}
