@@ -107,6 +107,10 @@ interface Subscription {
   epoch: string | undefined;
   epochKey: string;
   offset: number;
+  /** This topic's entry of the position, and the offset and epoch key it was made for (rebuilt only when they change). */
+  entry: string;
+  entryOffset: number;
+  entryEpochKey: string;
   /** Live events that arrived while the replay was read. */
   pending: TopicEvent[] | null;
   /**
@@ -122,12 +126,26 @@ interface StreamState {
   readonly subscriptions: Map<string, Subscription>;
   readonly onClose: () => void;
   resumed: boolean;
-  /** The position the client holds: the last one written in an id. */
-  written: string | undefined;
+  /** Whether the client holds the current position (the last id written carries it). */
+  current: boolean;
+}
+
+/** One event on its way to a topic's streams. */
+interface Delivery {
+  readonly event: TopicEvent;
+  readonly body: Uint8Array;
+  readonly epochKey: string;
+  readonly entry: string;
+  /** The chunk of the streams that hold only this topic. */
+  shared: Uint8Array | undefined;
 }
 
 interface HubTopic {
   readonly name: string;
+  readonly key: string;
+  /** The last epoch seen and its key (hashed once per epoch, not per event). */
+  epoch: string;
+  epochKey: string;
   readonly subscriptions: Set<Subscription>;
   unlisten: (() => void) | undefined;
 }
@@ -204,10 +222,13 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       const subscription: Subscription = {
         state,
         topic,
-        key: topicKey(name),
+        key: topic.key,
         epoch: undefined,
         epochKey: entry?.epochKey ?? UNKNOWN_EPOCH_KEY,
         offset: entry?.offset ?? 0,
+        entry: '',
+        entryOffset: -1,
+        entryEpochKey: '',
         pending: [],
         inPosition: entry !== undefined,
       };
@@ -248,6 +269,8 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       if (subscription !== undefined) this.#remove(subscription);
     }
     if (state.subscriptions.size === 0) this.#untrack(state);
+    // The client's id would still hold the topics it left: a rejoin would replay what it was not subscribed to.
+    else if (!state.stream.isClosed) state.stream[kWriteFrame](idOnlyFrame(this.#position(state)), undefined, true);
   }
 
   topicsOf(candidate: AnyEventStream): string[] {
@@ -284,7 +307,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       stream,
       subscriptions: new Map(),
       resumed: false,
-      written: undefined,
+      current: false,
       onClose: () => {
         for (const subscription of [...state.subscriptions.values()]) this.#remove(subscription);
         this.#untrack(state);
@@ -304,7 +327,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   #topicOf(name: string): HubTopic {
     let topic = this.#topics.get(name);
     if (topic === undefined) {
-      topic = { name, subscriptions: new Set(), unlisten: undefined };
+      topic = { name, key: topicKey(name), epoch: '', epochKey: '', subscriptions: new Set(), unlisten: undefined };
       this.#topics.set(name, topic);
     }
     return topic;
@@ -377,17 +400,20 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       }
     });
 
+    // The position changed (new topics, baselines): the client holds it once an id carries it.
+    state.current = false;
     const live = (): boolean => !state.stream.isClosed && this.#streams.get(state.stream) === state;
     if (live() && this.#gapEvent !== false) {
       for (const [reason, topics] of gaps) {
         // The gap carries the position after it, so a client cut right after it does not hear of the same gap twice.
-        state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, topics, (state.written = this.#position(state))));
+        state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, topics, this.#position(state)));
+        state.current = true;
       }
     }
     let count = 0;
     for (const { subscription, event } of interleave(replays)) {
       if (!live()) break;
-      if (this.#write(subscription, event)) count++;
+      if (this.#write(subscription, this.#delivery(subscription.topic, event))) count++;
     }
     if (count > 0 && live()) state.stream[kReplayed](count);
     this.#report(onResume, statuses);
@@ -397,15 +423,14 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
     for (const { subscription, event } of interleave(pending)) {
       // onResume may have unsubscribed (or closed) the stream: then nothing more goes to it.
       if (!live() || state.subscriptions.get(subscription.topic.name) !== subscription) continue;
-      this.#write(subscription, event);
+      this.#write(subscription, this.#delivery(subscription.topic, event));
     }
     // The client learns its new position even when no event came (a frame with only an id fires
     // no event but sets the last event id): a client cut before the first event still resumes exactly.
-    const now = this.#position(state);
-    if (live() && now !== state.written) {
-      state.written = now;
+    if (live() && !state.current) {
+      state.current = true;
       // Not an event for the registry's counters: it is a control frame, like a comment.
-      state.stream[kWriteFrame](idOnlyFrame(now), undefined, true);
+      state.stream[kWriteFrame](idOnlyFrame(this.#position(state)), undefined, true);
     }
     return statuses;
   }
@@ -422,26 +447,35 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   }
 
   #deliver(topic: HubTopic, event: TopicEvent): void {
-    let body: Uint8Array | undefined;
+    let delivery: Delivery | undefined;
     for (const subscription of topic.subscriptions) {
       if (subscription.pending !== null) {
         subscription.pending.push(event);
         continue;
       }
-      body ??= topicEventBody(event);
-      this.#write(subscription, event, body);
+      this.#write(subscription, (delivery ??= this.#delivery(topic, event)));
     }
   }
 
+  /** What every stream shares of one event: its bytes without the id, its entry of a position. */
+  #delivery(topic: HubTopic, event: TopicEvent): Delivery {
+    if (topic.epoch !== event.epoch) {
+      topic.epoch = event.epoch;
+      topic.epochKey = epochKey(event.epoch);
+    }
+    return { event, body: topicEventBody(event), epochKey: topic.epochKey, entry: formatEntry(topic.key, topic.epochKey, event.offset), shared: undefined };
+  }
+
   /** Writes one event to one stream, keeping the stream's position exact: repeats are skipped, missed events announced. */
-  #write(subscription: Subscription, event: TopicEvent, body = topicEventBody(event)): boolean {
+  #write(subscription: Subscription, delivery: Delivery): boolean {
+    const { event } = delivery;
     if (subscription.epoch === undefined) {
       // The head could not be read: this event starts the subscription's history.
       subscription.epoch = event.epoch;
-      subscription.epochKey = epochKey(event.epoch);
+      subscription.epochKey = delivery.epochKey;
     } else if (event.epoch !== subscription.epoch) {
       subscription.epoch = event.epoch;
-      subscription.epochKey = epochKey(event.epoch);
+      subscription.epochKey = delivery.epochKey;
       subscription.offset = event.offset - 1;
       this.#liveGap(subscription, 'reset');
     } else if (event.offset <= subscription.offset) {
@@ -451,23 +485,42 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       this.#liveGap(subscription, 'trimmed');
     }
     subscription.offset = event.offset;
+    subscription.entry = delivery.entry;
+    subscription.entryOffset = event.offset;
+    subscription.entryEpochKey = delivery.epochKey;
     const state = subscription.state;
-    return state.stream[kWriteFrame](withId((state.written = this.#position(state)), body));
+    state.current = true;
+    if (state.subscriptions.size === 1) {
+      // Every one-topic stream of this topic has the same position: they share one chunk.
+      return state.stream[kWriteFrame]((delivery.shared ??= withId([delivery.entry], delivery.body)));
+    }
+    return state.stream[kWriteFrame](withId(this.#entries(state), delivery.body));
   }
 
   #liveGap(subscription: Subscription, reason: TopicGapReason): void {
     if (this.#gapEvent === false) return;
     const state = subscription.state;
-    state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, [subscription.topic.name], (state.written = this.#position(state))));
+    state.stream[kWriteFrame](topicGapFrame(this.#gapEvent, reason, [subscription.topic.name], this.#position(state)));
+    state.current = true;
+  }
+
+  /** The entries of the stream's position, in subscription order. */
+  #entries(state: StreamState): string[] {
+    const entries: string[] = [];
+    for (const subscription of state.subscriptions.values()) {
+      if (!subscription.inPosition) continue;
+      if (subscription.entryOffset !== subscription.offset || subscription.entryEpochKey !== subscription.epochKey) {
+        subscription.entry = formatEntry(subscription.key, subscription.epochKey, subscription.offset);
+        subscription.entryOffset = subscription.offset;
+        subscription.entryEpochKey = subscription.epochKey;
+      }
+      entries.push(subscription.entry);
+    }
+    return entries;
   }
 
   #position(state: StreamState): string {
-    let text = '';
-    for (const subscription of state.subscriptions.values()) {
-      if (!subscription.inPosition) continue;
-      text += (text === '' ? '' : '_') + formatEntry(subscription.key, subscription.epochKey, subscription.offset);
-    }
-    return text;
+    return this.#entries(state).join('_');
   }
 }
 

@@ -26,13 +26,21 @@ export function topicEventBody(event: TopicEvent): Uint8Array {
 
 const ID_PREFIX = encodeFrame('id: ');
 
-/** `id: <position>\n` followed by `body`, in one chunk (a stream's queue drops whole chunks only). */
-export function withId(position: string, body: Uint8Array): Uint8Array {
-  // Positions are ASCII, so one char is one byte.
-  const chunk = new Uint8Array(ID_PREFIX.byteLength + position.length + 1 + body.byteLength);
+/**
+ * `id: <entries joined by _>\n` followed by `body`, in one chunk (a stream's queue drops whole
+ * chunks only). Entries are ASCII: one char is one byte, copied without building the joined string.
+ */
+export function withId(entries: readonly string[], body: Uint8Array): Uint8Array {
+  let length = ID_PREFIX.byteLength + body.byteLength + entries.length; // the separators and the line feed
+  for (const entry of entries) length += entry.length;
+  const chunk = new Uint8Array(length);
   chunk.set(ID_PREFIX, 0);
   let at = ID_PREFIX.byteLength;
-  for (let i = 0; i < position.length; i++) chunk[at++] = position.charCodeAt(i);
+  for (let e = 0; e < entries.length; e++) {
+    if (e > 0) chunk[at++] = 0x5f; // _
+    const entry = entries[e]!;
+    for (let i = 0; i < entry.length; i++) chunk[at++] = entry.charCodeAt(i);
+  }
   chunk[at++] = 0x0a;
   chunk.set(body, at);
   return chunk;
