@@ -111,6 +111,8 @@ interface Subscription {
   entry: string;
   entryOffset: number;
   entryEpochKey: string;
+  /** Where its entry sits in the stream's cached id line (`-1`: not there). */
+  lineAt: number;
   /** Live events that arrived while the replay was read. */
   pending: TopicEvent[] | null;
   /**
@@ -128,6 +130,11 @@ interface StreamState {
   resumed: boolean;
   /** Whether the client holds the current position (the last id written carries it). */
   current: boolean;
+  /**
+   * `id: <position>\n` as bytes, kept between events: an event of one topic rewrites only that
+   * topic's entry in place (while its length stays the same). Never handed out: chunks copy it.
+   */
+  idLine: Uint8Array | undefined;
 }
 
 /** One event on its way to a topic's streams. */
@@ -149,6 +156,8 @@ interface HubTopic {
   readonly subscriptions: Set<Subscription>;
   unlisten: (() => void) | undefined;
 }
+
+const EMPTY = new Uint8Array(0);
 
 const defaultOnError = (error: unknown): void => {
   console.error('[@sse/core] topic hub error:', error);
@@ -229,6 +238,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
         entry: '',
         entryOffset: -1,
         entryEpochKey: '',
+        lineAt: -1,
         pending: [],
         inPosition: entry !== undefined,
       };
@@ -236,6 +246,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       topic.subscriptions.add(subscription);
       return subscription;
     });
+    state.idLine = undefined;
     // Listening comes before reading, so no event falls between the history and the live path.
     for (const subscription of subscriptions) this.#listen(subscription.topic);
     const reads = subscriptions.map((subscription, index) => {
@@ -308,6 +319,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       subscriptions: new Map(),
       resumed: false,
       current: false,
+      idLine: undefined,
       onClose: () => {
         for (const subscription of [...state.subscriptions.values()]) this.#remove(subscription);
         this.#untrack(state);
@@ -344,6 +356,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
 
   #remove(subscription: Subscription): void {
     const { state, topic } = subscription;
+    state.idLine = undefined;
     if (state.subscriptions.get(topic.name) === subscription) state.subscriptions.delete(topic.name);
     topic.subscriptions.delete(subscription);
     if (topic.subscriptions.size === 0 && this.#topics.get(topic.name) === topic) {
@@ -402,6 +415,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
 
     // The position changed (new topics, baselines): the client holds it once an id carries it.
     state.current = false;
+    state.idLine = undefined;
     const live = (): boolean => !state.stream.isClosed && this.#streams.get(state.stream) === state;
     if (live() && this.#gapEvent !== false) {
       for (const [reason, topics] of gaps) {
@@ -494,7 +508,45 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       // Every one-topic stream of this topic has the same position: they share one chunk.
       return state.stream[kWriteFrame]((delivery.shared ??= withId([delivery.entry], delivery.body)));
     }
-    return state.stream[kWriteFrame](withId(this.#entries(state), delivery.body));
+    const line = this.#idLine(state, subscription, delivery.entry);
+    const chunk = new Uint8Array(line.byteLength + delivery.body.byteLength);
+    chunk.set(line, 0);
+    chunk.set(delivery.body, line.byteLength);
+    return state.stream[kWriteFrame](chunk);
+  }
+
+  /** The stream's id line after `subscription` moved to `entry`: rewritten in place when it can be, rebuilt when not. */
+  #idLine(state: StreamState, subscription: Subscription, entry: string): Uint8Array {
+    const line = state.idLine;
+    if (line !== undefined && subscription.lineAt >= 0) {
+      const at = subscription.lineAt;
+      const end = at + entry.length;
+      // Same length: the byte after the entry is still its separator or the line feed.
+      if (end < line.byteLength && (line[end] === 0x5f || line[end] === 0x0a) && this.#sameLength(line, at, end)) {
+        for (let i = 0; i < entry.length; i++) line[at + i] = entry.charCodeAt(i);
+        return line;
+      }
+    }
+    const entries = this.#entries(state);
+    const rebuilt = withId(entries, EMPTY);
+    let at = 4; // after 'id: '
+    let index = 0;
+    for (const other of state.subscriptions.values()) {
+      if (!other.inPosition) {
+        other.lineAt = -1;
+        continue;
+      }
+      other.lineAt = at;
+      at += entries[index++]!.length + 1;
+    }
+    state.idLine = rebuilt;
+    return rebuilt;
+  }
+
+  /** Whether the entry at `at` in the line ends right at `end` (so a new entry of that length fits). */
+  #sameLength(line: Uint8Array, at: number, end: number): boolean {
+    for (let i = at; i < end; i++) if (line[i] === 0x5f || line[i] === 0x0a) return false;
+    return true;
   }
 
   #liveGap(subscription: Subscription, reason: TopicGapReason): void {
