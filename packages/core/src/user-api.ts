@@ -63,12 +63,10 @@ export {
   DEFAULT_TOPIC_HISTORY_MAX_AGE_MS,
   type MemoryTopicStore,
   type MemoryTopicStoreOptions,
-  type TopicEvent,
-  type TopicEventInput,
   type TopicHead,
   type TopicHistory,
   type TopicStore,
 } from './topics/store.js';
-export type { TopicEvents, TopicMap, TopicName, TopicPattern, TopicPublishEvent } from './topics/types.js';
+export type { TopicEvent, TopicEventInput, TopicEvents, TopicMap, TopicName, TopicPattern, TopicPublishEvent } from './topics/types.js';
 export { reject, stopReconnecting, type RejectInit, type Rejection } from './rejection.js';
 export type { ServeOptions, SseHandler } from './serve.js';

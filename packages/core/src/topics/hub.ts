@@ -4,8 +4,8 @@ import { checkEventName, serializeJson } from '../format.js';
 import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
 import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
-import { createMemoryTopicStore, type MemoryTopicStoreOptions, type TopicEvent, type TopicHistory, type TopicStore } from './store.js';
-import type { TopicEvents, TopicMap, TopicName, TopicPublishEvent } from './types.js';
+import { createMemoryTopicStore, type MemoryTopicStoreOptions, type TopicHistory, type TopicStore } from './store.js';
+import type { TopicEvent, TopicEvents, TopicMap, TopicName, TopicPublishEvent } from './types.js';
 import { idOnlyFrame, TOPIC_GAP_EVENT, topicEventBody, topicGapFrame, withId } from './wire.js';
 
 /** Topics one stream may hold by default: a position of 32 entries stays under 1024 characters (the default `maxLastEventIdLength`). */

@@ -25,3 +25,31 @@ export type TopicPublishEvent<E extends EventMap> = E extends EventMap
       | { [K in keyof E & string]: { event: K; data: E[K] } }[keyof E & string]
       | ('message' extends keyof E ? { event?: undefined; data: E['message'] } : never)
   : never;
+
+/** One event of a topic, as a topic store keeps and delivers it. */
+export interface TopicEvent {
+  topic: string;
+  /**
+   * The topic's history generation: it changes whenever the history restarts (the topic was
+   * freed and created again, the store lost its data), so an old offset is never read against
+   * a new history.
+   */
+  epoch: string;
+  /** Position in the topic, from 1, one more for each event of the same epoch. */
+  offset: number;
+  /**
+   * Orders events across topics of one store (a counter, or a publish time in ms): replays
+   * interleave topics by it. Ties keep the order of the stream's topics.
+   */
+  order: number;
+  /** The event type; `undefined` for `message`. */
+  event?: string | undefined;
+  /** The data, as JSON text. */
+  data: string;
+}
+
+/** What a hub hands its store to publish. */
+export interface TopicEventInput {
+  event?: string | undefined;
+  data: string;
+}

@@ -1,5 +1,5 @@
 import { encodeFrame, formatEvent } from '../format.js';
-import type { TopicEvent } from './store.js';
+import type { TopicEvent } from './types.js';
 
 /**
  * How a topic event looks on the wire. The SSE `event` field is the app's event name (none for
