@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTopicHub, createMemoryTopicStore, SseError, type EventStream, type TopicResumeStatus, type TopicStore } from '../src/index.js';
+import { createTopicHub, createMemoryTopicStore, SseError, type EventStream, type TopicEvent, type TopicResumeStatus, type TopicStore } from '../src/index.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
@@ -272,6 +272,60 @@ describe('topic hub: resume', () => {
     void hub.publish('t', { data: 1 });
     expect(routed(a.sink)).toEqual(['gap:replay-failed:t', 't/message/1']);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('topic hub: live path and options', () => {
+  it('announces a gap when a shared store skips offsets or restarts its epoch, and goes on exactly', async () => {
+    const listeners = new Map<string, (event: TopicEvent) => void>();
+    const store: TopicStore = {
+      publish: () => {
+        throw new Error('not used');
+      },
+      since: () => ({ status: 'ok', epoch: 'e1', offset: 0, events: [] }),
+      listen: (topic, listener) => {
+        listeners.set(topic, listener);
+        return () => listeners.delete(topic);
+      },
+    };
+    const hub = createTopicHub({ store });
+    const a = client();
+    await hub.subscribe(a.stream, ['t']);
+    const emit = (epoch: string, offset: number) => listeners.get('t')!({ topic: 't', epoch, offset, order: offset, event: undefined, data: String(offset) });
+    emit('e1', 1);
+    emit('e1', 1); // a repeat: dropped
+    emit('e1', 4); // 2 and 3 never came
+    emit('e2', 1); // the store lost its data
+    expect(routed(a.sink)).toEqual(['t/message/1', 'gap:trimmed:t', 't/message/4', 'gap:reset:t', 't/message/1']);
+  });
+
+  it('after unsubscribe, the id no longer holds the topic: a resume treats it as new', async () => {
+    const hub = createTopicHub();
+    const first = client();
+    await hub.subscribe(first.stream, ['kept', 'left']);
+    void hub.publish('left', { data: 1 });
+    hub.unsubscribe(first.stream, ['left']);
+    void hub.publish('left', { data: 'not for this client' });
+    const id = lastId(first.sink);
+    first.sink.disconnect();
+    const again = client(id);
+    expect(await hub.subscribe(again.stream, ['kept', 'left'])).toEqual([
+      { topic: 'kept', status: 'resumed', count: 0 },
+      { topic: 'left', status: 'new' },
+    ]);
+    expect(routed(again.sink)).toEqual([]);
+  });
+
+  it('renames the gap event or sends none (onResume still reports)', async () => {
+    const renamed = createTopicHub({ gapEvent: 'lost' });
+    const a = client('not-a-position');
+    await renamed.subscribe(a.stream, ['t']);
+    expect(received(a.sink).map((event) => event.event)).toEqual(['lost']);
+    const silent = createTopicHub({ gapEvent: false });
+    const b = client('not-a-position');
+    expect(await silent.subscribe(b.stream, ['t'])).toEqual([{ topic: 't', status: 'gap', reason: 'unknown-id' }]);
+    expect(received(b.sink)).toEqual([]);
+    expect(() => createTopicHub({ gapEvent: 'message' })).toThrow(expect.objectContaining({ code: 'ERR_SSE_OPTION' }));
   });
 });
 
