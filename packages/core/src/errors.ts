@@ -28,7 +28,9 @@ export type SseErrorCode =
   | 'ERR_SSE_REDIS_SERVER_START'
   | 'ERR_SSE_REDIS_SERVER_STOPPED'
   | 'ERR_SSE_REDIS_UNAVAILABLE'
-  | 'ERR_SSE_RESPONSE_STREAMING';
+  | 'ERR_SSE_RESPONSE_STREAMING'
+  | 'ERR_SSE_TOO_MANY_TOPICS'
+  | 'ERR_SSE_TOPIC';
 
 /** Base class of every error this library throws; `code` is stable and safe to switch on. */
 export class SseError extends Error {

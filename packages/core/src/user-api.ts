@@ -51,5 +51,27 @@ export {
   type StreamRegistry,
   type StreamRegistryOptions,
 } from './registry.js';
+export {
+  createTopicHub,
+  DEFAULT_MAX_TOPICS_PER_STREAM,
+  MAX_TOPIC_NAME_LENGTH,
+  type TopicGapReason,
+  type TopicHub,
+  type TopicHubOptions,
+  type TopicResumeStatus,
+  type TopicSubscribeOptions,
+} from './topics/hub.js';
+export {
+  createMemoryTopicStore,
+  DEFAULT_MAX_TOPIC_HISTORY_BYTES,
+  DEFAULT_TOPIC_HISTORY_LIMIT,
+  DEFAULT_TOPIC_HISTORY_MAX_AGE_MS,
+  type MemoryTopicStore,
+  type MemoryTopicStoreOptions,
+  type TopicHead,
+  type TopicHistory,
+  type TopicStore,
+} from './topics/store.js';
+export type { TopicEvent, TopicEventInput, TopicEvents, TopicMap, TopicName, TopicPattern, TopicPublishEvent } from './topics/types.js';
 export { reject, stopReconnecting, type PlainRejection, type RejectInit, type Rejection } from './rejection.js';
 export type { AuthorizeResult, ServeOptions, SseHandler } from './serve.js';
