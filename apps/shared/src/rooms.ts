@@ -31,6 +31,14 @@ export interface RoomMessage extends ChatPost {
   offset: number;
 }
 
+/**
+ * Events a rooms stream sends besides the hub's: `joined` once every room is live (after the
+ * replay, or the `sse-gap`, of each), so a page knows from when it receives everything posted.
+ */
+export type RoomStreamEvents = {
+  joined: { rooms: string[] };
+};
+
 export type ParsedRooms = { ok: true; rooms: string[] } | { ok: false; error: string };
 
 const roomError = (name: string): string =>
@@ -82,6 +90,12 @@ export interface Rooms {
  */
 export function createRooms(hub: TopicHub<RoomTopics> = createTopicHub<RoomTopics>({ historyLimit: ROOM_HISTORY, maxTopicsPerStream: MAX_ROOMS_PER_STREAM })): Rooms {
   const badRequest = (error: string): Rejection => reject(400, { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error });
+  async function join(stream: AnyEventStream, rooms: string[]): Promise<void> {
+    await hub.subscribe(stream, rooms.map(topicOf));
+    // No id: the client keeps the position the hub gave it.
+    if (!stream.isClosed) stream.send({ event: 'joined', data: { rooms } satisfies RoomStreamEvents['joined'] });
+  }
+
   return {
     authorizeMany(url) {
       const parsed = parseRooms(url);
@@ -98,11 +112,9 @@ export function createRooms(hub: TopicHub<RoomTopics> = createTopicHub<RoomTopic
         stream.close();
         return;
       }
-      await hub.subscribe(stream, parsed.rooms.map(topicOf));
+      await join(stream, parsed.rooms);
     },
-    async streamOne(stream, room) {
-      await hub.subscribe(stream, [topicOf(room)]);
-    },
+    streamOne: (stream, room) => join(stream, [room]),
     checkRoom(room) {
       const error = checkRoom(room);
       return error === undefined ? undefined : { status: 400, headers: {}, body: { error } };
