@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FRAMEWORKS, startApp, testResultsDir, type RunningApp } from './support/app.js';
 import { WAIT, launchBrowser } from './support/browser.js';
+import { startProxy } from './support/proxy.js';
 import { postRoomMessage, uniqueRoom } from './support/rooms.js';
 
 const dataset = (page: Page, selector: string, key: string): Promise<string | undefined> =>
@@ -40,7 +41,7 @@ describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
   const screenshots = testResultsDir(framework);
 
   /** Opens the page; `streams` collects the URL of every rooms EventSource it opens. */
-  async function openPage(): Promise<{ page: Page; streams: string[] }> {
+  async function openPage(url = app.url): Promise<{ page: Page; streams: string[] }> {
     const context = await browser.newContext({ viewport: { width: 1100, height: 1200 } });
     contexts.push(context);
     const page = await context.newPage();
@@ -49,7 +50,7 @@ describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
       const url = new URL(request.url());
       if (url.pathname === '/events') streams.push(`${url.pathname}${url.search}`);
     });
-    await page.goto(app.url);
+    await page.goto(url);
     return { page, streams };
   }
 
@@ -108,6 +109,33 @@ describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
     await waitForShown(page, `${b}|b after leaving`);
     expect(await shown(page)).not.toContain(`${a}|a after leaving`);
     await page.screenshot({ path: `${screenshots}rooms.png`, fullPage: true });
+  });
+
+  test('a dropped connection resumes both rooms from the one Last-Event-ID: every missed message, once, in order, no gap', async () => {
+    const proxy = await startProxy(app.port);
+    try {
+      const { page } = await openPage(`http://127.0.0.1:${proxy.port}`);
+      const [a, b] = [uniqueRoom('da'), uniqueRoom('db')];
+      await join(page, a, [a]);
+      await join(page, b, [a, b]);
+      await postRoomMessage(app.url, a, 'a seen');
+      await waitForShown(page, `${a}|a seen`);
+      const joins = Number(await dataset(page, '#rooms-state', 'joins'));
+
+      proxy.cut();
+      await waitForDataset(page, '#rooms-state', 'state', 'reconnecting');
+      await postRoomMessage(app.url, b, 'b missed');
+      await postRoomMessage(app.url, a, 'a missed');
+      proxy.restore();
+
+      await waitForDataset(page, '#rooms-state', 'joins', String(joins + 1));
+      await postRoomMessage(app.url, b, 'b live');
+      await waitForShown(page, `${b}|b live`);
+      expect(await shown(page)).toEqual([`${a}|a seen`, `${b}|b missed`, `${a}|a missed`, `${b}|b live`]);
+      expect(await page.$$eval('#room-list li', (items) => items.map((item) => (item as HTMLElement).dataset.gaps))).toEqual(['0', '0']);
+    } finally {
+      await proxy.close();
+    }
   });
 
   // Last: it replaces the app process the other tests use.
