@@ -11,6 +11,9 @@ app.disable('x-powered-by');
 /** The client a `/private` stream counts against. Behind a proxy, set Express's `trust proxy`. */
 const clientOf = (req: Request): string => req.ip ?? 'unknown';
 
+/** The `:room` of a rooms route. */
+const roomOf = (req: Request): string | undefined => (typeof req.params.room === 'string' ? req.params.room : undefined);
+
 for (const asset of demo.page) {
   app.get(asset.path, (_req, res) => {
     res.set(asset.headers).send(asset.body);
@@ -27,6 +30,20 @@ app.get(
     authorize: (req) => demo.authorizePrivate({ authorization: req.headers.authorization, url: req.originalUrl }),
   }),
 );
+app.get(
+  '/events',
+  sse((stream, req) => demo.roomsStream(stream, req.originalUrl), {
+    ...demo.streamOptions,
+    authorize: (req) => demo.authorizeRooms(req.originalUrl),
+  }),
+);
+app.get(
+  '/rooms/:room/events',
+  sse((stream, req) => demo.roomStream(stream, roomOf(req) ?? ''), {
+    ...demo.streamOptions,
+    authorize: (req) => demo.authorizeRoom(roomOf(req)),
+  }),
+);
 app.get('/metrics', (_req, res) => {
   const reply = demo.metrics();
   res.set(reply.headers).send(reply.body);
@@ -34,6 +51,11 @@ app.get('/metrics', (_req, res) => {
 
 app.post('/messages', async (req, res) => {
   const reply = await demo.postMessage(req.headers['content-type'], req);
+  res.status(reply.status).set(reply.headers).json(reply.body);
+});
+
+app.post('/rooms/:room/messages', async (req, res) => {
+  const reply = await demo.postRoomMessage(roomOf(req), req.headers['content-type'], req);
   res.status(reply.status).set(reply.headers).json(reply.body);
 });
 

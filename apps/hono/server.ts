@@ -27,6 +27,20 @@ app.get(
     authorize: (c) => demo.authorizePrivate({ authorization: c.req.header('authorization'), url: c.req.url }),
   }),
 );
+app.get(
+  '/events',
+  sse((stream, c) => demo.roomsStream(stream, c.req.url), {
+    ...demo.streamOptions,
+    authorize: (c) => demo.authorizeRooms(c.req.url),
+  }),
+);
+app.get(
+  '/rooms/:room/events',
+  sse((stream, c) => demo.roomStream(stream, c.req.param('room') ?? ''), {
+    ...demo.streamOptions,
+    authorize: (c) => demo.authorizeRoom(c.req.param('room')),
+  }),
+);
 app.get('/metrics', (c) => {
   const reply = demo.metrics();
   return c.body(reply.body, 200, reply.headers);
@@ -34,6 +48,11 @@ app.get('/metrics', (c) => {
 
 app.post('/messages', async (c) => {
   const reply = await demo.postMessage(c.req.header('content-type'), c.req.raw.body);
+  return c.json(reply.body, reply.status as ContentfulStatusCode, reply.headers);
+});
+
+app.post('/rooms/:room/messages', async (c) => {
+  const reply = await demo.postRoomMessage(c.req.param('room'), c.req.header('content-type'), c.req.raw.body);
   return c.json(reply.body, reply.status as ContentfulStatusCode, reply.headers);
 });
 

@@ -11,6 +11,9 @@ const router = new Router();
 /** The client a `/private` stream counts against. Behind a proxy, set `app.proxy = true`. */
 const clientOf = (ctx: Context): string => ctx.ip || 'unknown';
 
+/** The `:room` of a rooms route (a repeated parameter is no room name). */
+const roomOf = (ctx: Context): string | undefined => (typeof ctx.params.room === 'string' ? ctx.params.room : undefined);
+
 for (const asset of demo.page) {
   router.get(asset.path, (ctx) => {
     ctx.set(asset.headers);
@@ -28,6 +31,20 @@ router.get(
     authorize: (ctx) => demo.authorizePrivate({ authorization: ctx.get('authorization') || undefined, url: ctx.url }),
   }),
 );
+router.get(
+  '/events',
+  sse((stream, ctx) => demo.roomsStream(stream, ctx.url), {
+    ...demo.streamOptions,
+    authorize: (ctx) => demo.authorizeRooms(ctx.url),
+  }),
+);
+router.get(
+  '/rooms/:room/events',
+  sse((stream, ctx) => demo.roomStream(stream, roomOf(ctx) ?? ''), {
+    ...demo.streamOptions,
+    authorize: (ctx) => demo.authorizeRoom(roomOf(ctx)),
+  }),
+);
 router.get('/metrics', (ctx) => {
   const reply = demo.metrics();
   ctx.set(reply.headers);
@@ -36,6 +53,13 @@ router.get('/metrics', (ctx) => {
 
 router.post('/messages', async (ctx) => {
   const reply = await demo.postMessage(ctx.get('content-type') || undefined, ctx.req);
+  ctx.status = reply.status;
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
+});
+
+router.post('/rooms/:room/messages', async (ctx) => {
+  const reply = await demo.postRoomMessage(roomOf(ctx), ctx.get('content-type') || undefined, ctx.req);
   ctx.status = reply.status;
   ctx.set(reply.headers);
   ctx.body = reply.body;

@@ -187,6 +187,195 @@ chatForm.addEventListener('submit', async (event) => {
   }
 });
 
+// --- GET /events?rooms=a,b: every joined room on ONE EventSource --------------------------
+
+// A browser allows about 6 connections per host over HTTP/1.1: one stream carries all the rooms,
+// each event's data says which room it is from ({"topic":"room:<name>","data":…}).
+const ROOM_NAME = /^[a-z0-9-]{1,32}$/;
+const roomsState = byId('rooms-state');
+const roomList = byId('room-list');
+const roomMessages = byId('room-messages');
+const roomSelect = byId('room-select');
+const roomError = byId('room-error');
+const joinedRooms = [];
+let roomsSource = null;
+
+const roomOfTopic = (topic) => (topic.startsWith('room:') ? topic.slice('room:'.length) : null);
+
+function setRoomsState(state, label) {
+  roomsState.dataset.state = state;
+  roomsState.textContent = label;
+}
+
+function showRoomLine(room, build) {
+  const item = document.createElement('li');
+  item.dataset.room = room;
+  const tag = document.createElement('span');
+  tag.className = 'room';
+  tag.textContent = `#${room}`;
+  item.append(tag, ...build());
+  roomMessages.append(item);
+  item.scrollIntoView({ block: 'nearest' });
+}
+
+function showRoomMessage(room, message) {
+  showRoomLine(room, () => {
+    const name = document.createElement('strong');
+    name.className = 'name';
+    name.textContent = message.name;
+    const text = document.createElement('span');
+    text.className = 'text';
+    text.textContent = message.text;
+    return [name, text];
+  });
+}
+
+function renderRoomList() {
+  roomList.replaceChildren(
+    ...joinedRooms.map((room) => {
+      const item = document.createElement('li');
+      item.dataset.room = room;
+      item.dataset.gap = '';
+      item.dataset.gaps = '0';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = `#${room}`;
+      const gap = document.createElement('span');
+      gap.className = 'gap';
+      const leave = document.createElement('button');
+      leave.type = 'button';
+      leave.className = 'leave';
+      leave.textContent = 'Leave';
+      leave.addEventListener('click', () => leaveRoom(room));
+      item.append(name, gap, leave);
+      return item;
+    }),
+  );
+  const selected = roomSelect.value;
+  roomSelect.replaceChildren(
+    ...joinedRooms.map((room) => {
+      const option = document.createElement('option');
+      option.value = room;
+      option.textContent = `#${room}`;
+      return option;
+    }),
+  );
+  if (joinedRooms.includes(selected)) roomSelect.value = selected;
+}
+
+/** The server could not replay some rooms (a restart lost the history, or it reaches back too little). */
+function noteRoomGap(reason, topics) {
+  for (const room of topics.map(roomOfTopic)) {
+    if (room === null) continue;
+    const item = [...roomList.children].find((node) => node.dataset.room === room);
+    if (item !== undefined) {
+      item.dataset.gap = reason;
+      item.dataset.gaps = String(Number(item.dataset.gaps) + 1);
+      item.querySelector('.gap').textContent = `missed messages (${reason})`;
+    }
+    showRoomLine(room, () => {
+      const note = document.createElement('span');
+      note.className = 'note';
+      note.textContent = `Some messages of this room were missed (${reason}): they cannot be shown.`;
+      return [note];
+    });
+  }
+}
+
+/**
+ * (Re)opens the one rooms stream with the current room list. A deliberate re-open sends no
+ * Last-Event-ID (the browser sends it only when it reconnects by itself), so the rooms start
+ * live from here; the hub keeps no "recent messages" to show instead.
+ */
+function connectRooms() {
+  roomsSource?.close();
+  roomsSource = null;
+  if (joinedRooms.length === 0) {
+    roomsState.dataset.rooms = '';
+    setRoomsState('idle', 'no room joined');
+    return;
+  }
+  const source = new EventSource(`/events?rooms=${joinedRooms.map(encodeURIComponent).join(',')}`);
+  roomsSource = source;
+  setRoomsState('connecting', 'connecting…');
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) setRoomsState('closed', 'disconnected');
+    else setRoomsState('reconnecting', 'reconnecting…');
+  });
+  // Every room is live (resumed, or told sse-gap): from here on nothing posted is missed.
+  source.addEventListener('joined', (event) => {
+    const { rooms } = JSON.parse(event.data);
+    roomsState.dataset.rooms = rooms.join(',');
+    roomsState.dataset.joins = String(Number(roomsState.dataset.joins) + 1);
+    setRoomsState('open', `live in ${plural(rooms.length, 'room')}`);
+  });
+  source.addEventListener('message', (event) => {
+    const { topic, data } = JSON.parse(event.data);
+    const room = roomOfTopic(topic);
+    if (room !== null) showRoomMessage(room, data);
+  });
+  source.addEventListener('sse-gap', (event) => {
+    const { reason, topics } = JSON.parse(event.data);
+    noteRoomGap(reason, topics);
+  });
+}
+
+function leaveRoom(room) {
+  const index = joinedRooms.indexOf(room);
+  if (index === -1) return;
+  joinedRooms.splice(index, 1);
+  renderRoomList();
+  connectRooms();
+}
+
+byId('rooms-join').addEventListener('submit', (event) => {
+  event.preventDefault();
+  roomError.textContent = '';
+  const input = byId('room-name');
+  const room = input.value.trim();
+  if (!ROOM_NAME.test(room)) {
+    roomError.textContent = 'A room name is 1 to 32 lowercase letters, digits or -.';
+    return;
+  }
+  if (joinedRooms.includes(room)) return;
+  if (joinedRooms.length >= 8) {
+    roomError.textContent = 'At most 8 rooms at once: leave one first.';
+    return;
+  }
+  joinedRooms.push(room);
+  renderRoomList();
+  roomSelect.value = room;
+  input.value = '';
+  connectRooms();
+});
+
+byId('room-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  roomError.textContent = '';
+  const room = roomSelect.value;
+  const textInput = byId('room-text');
+  if (room === '') {
+    roomError.textContent = 'Join a room first.';
+    return;
+  }
+  try {
+    const response = await fetch(`/rooms/${encodeURIComponent(room)}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: nameInput.value, text: textInput.value }),
+    });
+    if (response.ok) {
+      // Not shown here: it comes back over the rooms stream, so it appears once.
+      textInput.value = '';
+      return;
+    }
+    const body = await response.json().catch(() => ({ error: response.statusText }));
+    roomError.textContent = `Not sent (${response.status}): ${body.error}`;
+  } catch {
+    roomError.textContent = 'Not sent: the server cannot be reached right now.';
+  }
+});
+
 // --- GET /private: only with a token --------------------------------------------------------
 
 const privateState = byId('private-state');

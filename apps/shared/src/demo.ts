@@ -4,6 +4,7 @@ import { describeRedisUrl, readConfig, type DemoConfig } from './config.js';
 import { createLiveFeed, type ServerStatus } from './live.js';
 import { parseMessageRequest, readBodyText, type JsonReply } from './messages.js';
 import { loadPage, type PageAsset } from './page.js';
+import { createRooms, type Rooms } from './rooms.js';
 import { MAX_PRIVATE_STREAMS_PER_CLIENT, PRIVATE_RETRY_AFTER_SECONDS, createPrivateFeed, type PrivateRequest } from './private.js';
 import { exitOnSignals, type ClosableServer } from './shutdown.js';
 
@@ -50,6 +51,16 @@ export interface Demo {
   privateStream(stream: AnyEventStream): void;
   /** `POST /messages`: validates and broadcasts; 201 with the message, or 400/413/415/503. */
   postMessage(contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
+  /** `authorize` of `GET /events?rooms=a,b`: 400 with a text message for a bad or missing room list. */
+  authorizeRooms(url: string): Rejection | true;
+  /** `authorize` of `GET /rooms/:room/events`: 400 for a bad room name. */
+  authorizeRoom(room: string | undefined): Rejection | true;
+  /** `GET /events?rooms=a,b`: several rooms on one stream, each resumed from `Last-Event-ID` or told `sse-gap`. */
+  roomsStream(stream: AnyEventStream, url: string): Promise<void>;
+  /** `GET /rooms/:room/events`: one room. */
+  roomStream(stream: AnyEventStream, room: string): Promise<void>;
+  /** `POST /rooms/:room/messages`: validated as `POST /messages`; 201 with the message, its epoch and offset, or 400/413/415/503. */
+  postRoomMessage(room: string | undefined, contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
   /** `GET /metrics`: the stream counters in Prometheus text format. */
   metrics(): TextReply;
   /** Prints the startup line with the URL (call it once the server listens). */
@@ -80,6 +91,8 @@ const DRAIN_TIMEOUT_MS = 3000;
 
 export function createDemo(framework: string, config: DemoConfig = readConfig()): Demo {
   const chat: ChatRoom = createChatRoom(createChatChannel(config.redisUrl));
+  // In memory, even with REDIS_URL: rooms across instances come with the Redis topic store.
+  const rooms: Rooms = createRooms();
   const live = createLiveFeed(framework, config.tickMs);
   const privateFeed = createPrivateFeed({ token: config.privateToken });
   // Two registries, because a registry's per-key cap counts every stream it tracks: this one
@@ -130,6 +143,18 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
         throw error;
       }
     },
+    authorizeRooms: (url) => rooms.authorizeMany(url),
+    authorizeRoom: (room) => rooms.authorizeOne(room),
+    roomsStream: (stream, url) => rooms.streamMany(stream, url),
+    roomStream: (stream, room) => rooms.streamOne(stream, room),
+    async postRoomMessage(room, contentType, body) {
+      const badRoom = rooms.checkRoom(room);
+      if (badRoom !== undefined || room === undefined) return badRoom ?? { status: 400, headers: {}, body: { error: 'a room is required' } };
+      const parsed = parseMessageRequest(contentType, await readBodyText(body));
+      if (!parsed.ok) return parsed.reply;
+      if (stopping) return SHUTTING_DOWN;
+      return { status: 201, headers: {}, body: await rooms.post(room, parsed.input) };
+    },
     metrics() {
       return {
         headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
@@ -158,7 +183,7 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
           const closed = results.reduce((sum, result) => sum + result.closed, 0);
           const forced = results.reduce((sum, result) => sum + result.forced, 0);
           console.log(`closed ${closed} stream${closed === 1 ? '' : 's'}${forced > 0 ? ` (${forced} cut off after ${DRAIN_TIMEOUT_MS} ms)` : ''}`);
-          await chat.close();
+          await Promise.all([chat.close(), rooms.close()]);
         },
       });
     },

@@ -1,0 +1,132 @@
+import { createTopicHub, reject, type AnyEventStream, type Rejection, type TopicHub } from '@sse/core';
+import type { ChatPost } from './chat.js';
+import type { ChatInput, JsonReply } from './messages.js';
+
+/** A room name: a short slug, so it fits a URL path and a topic name unchanged. */
+export const ROOM_NAME = /^[a-z0-9-]{1,32}$/;
+
+/** Rooms one `GET /events?rooms=…` stream may hold (each adds up to 27 characters to every event id). */
+export const MAX_ROOMS_PER_STREAM = 8;
+
+/** Messages each room keeps for resume (`Last-Event-ID`). */
+export const ROOM_HISTORY = 100;
+
+/** Topics of the rooms hub: one per room, `room:<name>`. */
+export type RoomTopics = {
+  'room:*': { message: ChatPost };
+};
+
+/** The data of a room event on the wire, as the hub writes it: `{ "topic": "room:<name>", "data": … }`. */
+export interface RoomEventData {
+  topic: `room:${string}`;
+  data: ChatPost;
+}
+
+/** What `POST /rooms/:room/messages` answers (201): the message and its place in the room. */
+export interface RoomMessage extends ChatPost {
+  room: string;
+  /** The room's history generation; a new one after a restart of an in-memory hub. */
+  epoch: string;
+  /** The message's offset in the room (1, 2, …), the per-room part of every stream's event id. */
+  offset: number;
+}
+
+/**
+ * Events a rooms stream sends besides the hub's: `joined` once every room is live (after the
+ * replay, or the `sse-gap`, of each), so a page knows from when it receives everything posted.
+ */
+export type RoomStreamEvents = {
+  joined: { rooms: string[] };
+};
+
+export type ParsedRooms = { ok: true; rooms: string[] } | { ok: false; error: string };
+
+const roomError = (name: string): string =>
+  `${JSON.stringify(name.slice(0, 40))} is not a room name: use 1 to 32 lowercase letters, digits or -`;
+
+/** Checks one room name (from a path): the text of the 400 otherwise. */
+export function checkRoom(name: string | undefined): string | undefined {
+  if (name === undefined || !ROOM_NAME.test(name)) return roomError(name ?? '');
+  return undefined;
+}
+
+/** Parses `?rooms=a,b,c`: at least one room, at most {@link MAX_ROOMS_PER_STREAM}, repeats removed. */
+export function parseRooms(url: string): ParsedRooms {
+  const raw = new URL(url, 'http://localhost').searchParams.get('rooms');
+  if (raw === null || raw.trim() === '') return { ok: false, error: 'name the rooms to stream: /events?rooms=lobby,news' };
+  const rooms = [...new Set(raw.split(',').map((name) => name.trim()))];
+  const bad = rooms.find((name) => !ROOM_NAME.test(name));
+  if (bad !== undefined) return { ok: false, error: roomError(bad) };
+  if (rooms.length > MAX_ROOMS_PER_STREAM) {
+    return { ok: false, error: `at most ${MAX_ROOMS_PER_STREAM} rooms per stream, got ${rooms.length}: open a second stream for the others` };
+  }
+  return { ok: true, rooms };
+}
+
+const topicOf = (room: string): `room:${string}` => `room:${room}`;
+
+export interface Rooms {
+  /** `authorize` of `GET /events`: `true`, or a 400 naming what is wrong with `?rooms=`. */
+  authorizeMany(url: string): Rejection | true;
+  /** `authorize` of `GET /rooms/:room/events`: `true`, or a 400 for a bad room name. */
+  authorizeOne(room: string | undefined): Rejection | true;
+  /** `GET /events?rooms=…`: every room resumes from `Last-Event-ID` (or gets `sse-gap`), then goes live. */
+  streamMany(stream: AnyEventStream, url: string): Promise<void>;
+  /** `GET /rooms/:room/events`. */
+  streamOne(stream: AnyEventStream, room: string): Promise<void>;
+  /** Checks the room of `POST /rooms/:room/messages` (the body is checked as `POST /messages`'s). */
+  checkRoom(room: string | undefined): JsonReply | undefined;
+  /** Publishes a checked message to a room. */
+  post(room: string, input: ChatInput): Promise<RoomMessage>;
+  /** Open room streams of this process. */
+  readonly listeners: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The rooms of the sample apps, on a topic hub in this process's memory (also with `REDIS_URL`:
+ * rooms across instances come with the Redis topic store). A restart loses the history, so a
+ * resuming client gets `sse-gap` (`reset`) for its rooms instead of a silent gap.
+ */
+export function createRooms(hub: TopicHub<RoomTopics> = createTopicHub<RoomTopics>({ historyLimit: ROOM_HISTORY, maxTopicsPerStream: MAX_ROOMS_PER_STREAM })): Rooms {
+  const badRequest = (error: string): Rejection => reject(400, { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error });
+  async function join(stream: AnyEventStream, rooms: string[]): Promise<void> {
+    await hub.subscribe(stream, rooms.map(topicOf));
+    // No id: the client keeps the position the hub gave it.
+    if (!stream.isClosed) stream.send({ event: 'joined', data: { rooms } satisfies RoomStreamEvents['joined'] });
+  }
+
+  return {
+    authorizeMany(url) {
+      const parsed = parseRooms(url);
+      return parsed.ok ? true : badRequest(parsed.error);
+    },
+    authorizeOne(room) {
+      const error = checkRoom(room);
+      return error === undefined ? true : badRequest(error);
+    },
+    async streamMany(stream, url) {
+      const parsed = parseRooms(url);
+      // authorize already answered 400 otherwise.
+      if (!parsed.ok) {
+        stream.close();
+        return;
+      }
+      await join(stream, parsed.rooms);
+    },
+    streamOne: (stream, room) => join(stream, [room]),
+    checkRoom(room) {
+      const error = checkRoom(room);
+      return error === undefined ? undefined : { status: 400, headers: {}, body: { error } };
+    },
+    async post(room, input) {
+      const message: ChatPost = { name: input.name, text: input.text, at: new Date().toISOString() };
+      const { epoch, offset } = await hub.publish(topicOf(room), { event: 'message', data: message });
+      return { room, epoch, offset, ...message };
+    },
+    get listeners() {
+      return hub.streamCount;
+    },
+    close: () => hub.close(),
+  };
+}
