@@ -166,25 +166,32 @@ const textInput = byId('chat-text');
 const chatError = byId('chat-error');
 nameInput.value = `guest-${Math.floor(Math.random() * 9000 + 1000)}`;
 
-chatForm.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  chatError.textContent = '';
+/**
+ * Posts a message and clears the input. The message is not shown here: it comes back over the
+ * stream like everyone else's, so it appears once. A refusal is shown in `errorLine`.
+ */
+async function postMessage(url, text, errorLine) {
   try {
-    const response = await fetch('/messages', {
+    const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: nameInput.value, text: textInput.value }),
+      body: JSON.stringify({ name: nameInput.value, text: text.value }),
     });
     if (response.ok) {
-      // Not shown here: it comes back over /chat like everyone else's, so it appears once.
-      textInput.value = '';
+      text.value = '';
       return;
     }
     const body = await response.json().catch(() => ({ error: response.statusText }));
-    chatError.textContent = `Not sent (${response.status}): ${body.error}`;
+    errorLine.textContent = `Not sent (${response.status}): ${body.error}`;
   } catch {
-    chatError.textContent = 'Not sent: the server cannot be reached right now.';
+    errorLine.textContent = 'Not sent: the server cannot be reached right now.';
   }
+}
+
+chatForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  chatError.textContent = '';
+  await postMessage('/messages', textInput, chatError);
 });
 
 // --- GET /events?rooms=a,b: every joined room on ONE EventSource --------------------------
@@ -358,22 +365,7 @@ byId('room-form').addEventListener('submit', async (event) => {
     roomError.textContent = 'Join a room first.';
     return;
   }
-  try {
-    const response = await fetch(`/rooms/${encodeURIComponent(room)}/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: nameInput.value, text: textInput.value }),
-    });
-    if (response.ok) {
-      // Not shown here: it comes back over the rooms stream, so it appears once.
-      textInput.value = '';
-      return;
-    }
-    const body = await response.json().catch(() => ({ error: response.statusText }));
-    roomError.textContent = `Not sent (${response.status}): ${body.error}`;
-  } catch {
-    roomError.textContent = 'Not sent: the server cannot be reached right now.';
-  }
+  await postMessage(`/rooms/${encodeURIComponent(room)}/messages`, textInput, roomError);
 });
 
 // --- GET /private: only with a token --------------------------------------------------------
