@@ -206,6 +206,27 @@ describe('topic hub: resume', () => {
     expect(await hub.subscribe(again.stream, ['quiet'])).toEqual([{ topic: 'quiet', status: 'gap', reason: 'reset' }]);
   });
 
+  it('keeps at most maxIdleTopics unused topics: clients churning through names cannot grow the store; an early-freed topic resumes as reset', async () => {
+    // No history, and a meta TTL far longer than the test: only the count bound frees topics.
+    const store = createMemoryTopicStore({ historyLimit: 0, historyMetaTtlMs: 3_600_000, maxIdleTopics: 10 });
+    const hub = createTopicHub({ store });
+    const first = client();
+    await hub.subscribe(first.stream, ['churn-0']);
+    await hub.publish('churn-0', { data: 1 });
+    const id = lastId(first.sink);
+    first.sink.disconnect();
+    for (let i = 1; i <= 200; i++) {
+      const visitor = client();
+      await hub.subscribe(visitor.stream, [`churn-${i}`]);
+      visitor.sink.disconnect();
+      expect(store.size).toBeLessThanOrEqual(10);
+    }
+    expect(store.size).toBe(10);
+    // churn-0 was freed early, so its old position reads as a reset (told in band), never resumed silently.
+    const again = client(id);
+    expect(await hub.subscribe(again.stream, ['churn-0'])).toEqual([{ topic: 'churn-0', status: 'gap', reason: 'reset' }]);
+  });
+
   it('gaps the topics whose oldest events the global byte bound evicted', async () => {
     const store = createMemoryTopicStore({ maxHistoryBytes: 2000 });
     const hub = createTopicHub({ store });

@@ -69,9 +69,16 @@ export interface MemoryTopicStoreOptions {
    * and a resume reads as `reset`. Defaults to `historyMaxAgeMs`.
    */
   historyMetaTtlMs?: number;
+  /**
+   * Most unused topics kept for `historyMetaTtlMs` at once. Past it the longest-unused one is
+   * freed early (a client resuming it then gets a `reset` gap, never a silent one), so clients
+   * that churn through topic names cannot grow the store without bound. Defaults to `100_000`.
+   */
+  maxIdleTopics?: number;
 }
 
 export const DEFAULT_TOPIC_HISTORY_LIMIT = 100;
+export const DEFAULT_MAX_IDLE_TOPICS = 100_000;
 export const DEFAULT_TOPIC_HISTORY_MAX_AGE_MS = 300_000;
 export const DEFAULT_MAX_TOPIC_HISTORY_BYTES = 32 * 1024 * 1024;
 
@@ -106,6 +113,7 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
   const maxAgeMs = checkOption.positiveMilliseconds('historyMaxAgeMs', options.historyMaxAgeMs ?? DEFAULT_TOPIC_HISTORY_MAX_AGE_MS);
   const metaTtlMs = checkOption.milliseconds('historyMetaTtlMs', options.historyMetaTtlMs ?? maxAgeMs);
   const maxBytes = checkOption.nonNegativeNumber('maxHistoryBytes', options.maxHistoryBytes ?? DEFAULT_MAX_TOPIC_HISTORY_BYTES);
+  const maxIdle = checkOption.nonNegativeInteger('maxIdleTopics', options.maxIdleTopics ?? DEFAULT_MAX_IDLE_TOPICS);
   // Epochs differ per process and per creation of a topic, so an offset from before a restart or a free reads as a reset.
   const instance = `${Date.now().toString(36)}${Math.floor(Math.random() * 46656).toString(36)}`;
   let generation = 0;
@@ -117,6 +125,8 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
   let bytes = 0;
   // Topics that became unused, oldest first; a topic used again meanwhile is skipped (its idleAt changed).
   let idle = new Queue<{ topic: StoredTopic; at: number }>();
+  // Topics whose idleAt is set now (the queue may also hold stale entries of topics used again).
+  let idleCount = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerAt = 0;
 
@@ -126,6 +136,7 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
       topic = { name, epoch: `${instance}.${(generation++).toString(36)}`, offset: 0, trimmedTo: 0, entries: new Queue(), listeners: undefined, idleAt: undefined };
       topics.set(name, topic);
     }
+    if (topic.idleAt !== undefined) idleCount--;
     topic.idleAt = undefined;
     return topic;
   };
@@ -134,6 +145,16 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
     if (topic.entries.length > 0 || topic.listeners !== undefined || topic.idleAt !== undefined || topics.get(topic.name) !== topic) return;
     topic.idleAt = now;
     idle.push({ topic, at: now });
+    idleCount++;
+    // Past the bound, the longest-unused topics go now instead of after historyMetaTtlMs.
+    while (idleCount > maxIdle) {
+      const head = idle.shift();
+      if (head === undefined) break;
+      if (head.topic.idleAt === head.at && topics.get(head.topic.name) === head.topic) {
+        topics.delete(head.topic.name);
+        idleCount--;
+      }
+    }
   };
 
   const compact = (): void => {
@@ -166,7 +187,10 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
       const head = idle.at(0);
       if (head === undefined || (head.topic.idleAt === head.at && now - head.at < metaTtlMs)) break;
       idle.shift();
-      if (head.topic.idleAt === head.at && topics.get(head.topic.name) === head.topic) topics.delete(head.topic.name);
+      if (head.topic.idleAt === head.at && topics.get(head.topic.name) === head.topic) {
+        topics.delete(head.topic.name);
+        idleCount--;
+      }
     }
     arm(now);
   };
