@@ -6,7 +6,9 @@ import type { StreamRegistry } from './registry.js';
 import { acceptsEventStream, readLastEventId, type RequestFacts } from './request.js';
 import type { SseSink } from './sink.js';
 import { createEventStream } from './stream.js';
-import type { EventMap, EventStream, EventStreamOptions } from './stream-types.js';
+import type { AnyEventStream, EventMap, EventStream, EventStreamOptions } from './stream-types.js';
+import type { TopicHub, TopicResumeStatus } from './topics/hub.js';
+import type { TopicMap, TopicName } from './topics/types.js';
 
 /** The handler users write: it gets the stream first, then the framework's own objects. */
 export type SseHandler<Args extends unknown[], E extends EventMap = EventMap> = (
@@ -48,6 +50,48 @@ export interface ServeOptions<Args extends unknown[]> extends Omit<EventStreamOp
    * sends it; `*\/*` and no header are accepted). Defaults to `true`.
    */
   checkAccept?: boolean;
+  /**
+   * Streams the topics a request names, from a topic hub: `from` reads the list once, the hub
+   * checks it (a bad list answers 400), `topics.authorize` decides per topic (fails closed like
+   * `authorize`), then the stream opens already subscribed (resumed from `Last-Event-ID`) and the
+   * handler runs once the topics are live; it reads them with `hub.topicsOf(stream)`.
+   */
+  // Any hub: its topic map is the app's (a typed hub's option is a `ServeTopicsOptions<Args, Topics>`).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  topics?: ServeTopicsOptions<Args, any> | undefined;
+}
+
+/**
+ * The `topics` option of a route. `M` is the hub's topic map: with a typed hub, write
+ * `ServeTopicsOptions<[Request], Topics>` (or let `authorize` name its parameter's type) so that
+ * `authorize` sees the map's topic names.
+ */
+export interface ServeTopicsOptions<Args extends unknown[], M extends TopicMap = TopicMap> {
+  /** The hub the stream subscribes to. */
+  hub: TopicHub<M>;
+  /**
+   * Reads the topic list from the request (query, route params, the user's saved topics), once
+   * per request, before any header. May return a rejection (`reject(401)`, `{ status: 204 }`),
+   * which answers itself, and may be async. Repeats are removed; a list the hub refuses (not an
+   * array, an empty or over-long name, more than `maxTopicsPerStream` topics) or an empty list
+   * answers 400 with the reason as text. An error it throws goes to the framework, as
+   * `authorize`'s does (an `SseError` `ERR_SSE_TOPIC` or `ERR_SSE_TOO_MANY_TOPICS` answers 400).
+   */
+  from(...args: Args): readonly string[] | Rejection | PlainRejection | Promise<readonly string[] | Rejection | PlainRejection>;
+  /**
+   * Decides on the checked list, before any header, with the same rules as the route's
+   * `authorize` (which runs first): only `true` opens the stream, `false` answers 403, a rejection
+   * answers itself, anything else answers 403 and is reported to `onError` as
+   * `ERR_SSE_AUTHORIZE_RESULT`. Without it, every topic the request names is allowed.
+   */
+  authorize?(topics: Array<TopicName<M>>, ...args: Args): AuthorizeResult | Promise<AuthorizeResult>;
+  /** Resumes the topics from the request's `Last-Event-ID` (a hub position). `false` starts live. Defaults to `true`. */
+  replay?: boolean;
+  /**
+   * Told how each topic started (`hub.subscribe`'s `onResume`), after the replay and before any
+   * live event and before the handler runs: send a fresh snapshot of a topic whose status is `'gap'`.
+   */
+  onResume?(statuses: readonly TopicResumeStatus[], stream: AnyEventStream, ...args: Args): void;
 }
 
 /** What `authorize` returns: `true` opens the stream, `false` answers 403, a rejection answers itself. */
@@ -92,7 +136,7 @@ function describeVerdict(verdict: unknown): string {
 }
 
 /** The answer to an `authorize` that did not say `true`; throws for a rejection that cannot be answered. */
-function refusal(verdict: unknown): { rejection: Rejection; error?: SseError } {
+function refusal(verdict: unknown, what = 'authorize'): { rejection: Rejection; error?: SseError } {
   if (verdict === false) return { rejection: reject(403) };
   if (isRejection(verdict)) {
     try {
@@ -100,7 +144,7 @@ function refusal(verdict: unknown): { rejection: Rejection; error?: SseError } {
     } catch (cause) {
       throw new SseError(
         'ERR_SSE_AUTHORIZE_RESULT',
-        `authorize returned a rejection that cannot be answered (${(cause as Error).message}); return true to open the stream, false or a reject(...) with a status from 201 to 599 to refuse`,
+        `${what} returned a rejection that cannot be answered (${(cause as Error).message}); return true to open the stream, false or a reject(...) with a status from 201 to 599 to refuse`,
         { cause },
       );
     }
@@ -109,13 +153,52 @@ function refusal(verdict: unknown): { rejection: Rejection; error?: SseError } {
     rejection: reject(403),
     error: new SseError(
       'ERR_SSE_AUTHORIZE_RESULT',
-      `authorize must return true to open the stream, false or a reject(...) to refuse; it returned ${describeVerdict(verdict)}, so the request was refused with 403`,
+      `${what} must return true to open the stream, false or a reject(...) to refuse; it returned ${describeVerdict(verdict)}, so the request was refused with 403`,
     ),
   };
 }
 
+/** A topic list the hub refused (or one `from` refused by throwing the hub's error). */
+function isTopicListError(error: unknown): error is SseError {
+  return error instanceof SseError && (error.code === 'ERR_SSE_TOPIC' || error.code === 'ERR_SSE_TOO_MANY_TOPICS');
+}
+
+const badTopicList = (reason: string): Rejection => reject(400, { body: `Bad topic list: ${reason}` });
+
 /**
- * The request flow every adapter shares: authorize, open the stream, run the handler, and
+ * Runs `topics.from` once, the hub's checks and `topics.authorize`: the topics to subscribe, or
+ * the answer to give instead. Throws what `from` or `authorize` throw (but a refused list).
+ */
+async function chooseTopics<Args extends unknown[]>(
+  option: ServeTopicsOptions<Args, TopicMap>,
+  args: Args,
+  report: (error: unknown) => void,
+): Promise<{ topics: string[] } | { rejection: Rejection }> {
+  let topics: string[];
+  try {
+    const listed: unknown = await option.from(...args);
+    if (isRejection(listed)) return { rejection: refusal(listed, 'topics.from').rejection };
+    topics = option.hub.checkTopics(listed as readonly string[]);
+  } catch (error) {
+    if (isTopicListError(error)) return { rejection: badTopicList(error.message) };
+    throw error;
+  }
+  // A stream with no topic would never receive anything: most likely a request that forgot them.
+  if (topics.length === 0) return { rejection: badTopicList('name at least one topic') };
+  if (option.authorize !== undefined) {
+    const verdict: unknown = await option.authorize(topics, ...args);
+    if (verdict !== true) {
+      const { rejection, error } = refusal(verdict, 'topics.authorize');
+      if (error !== undefined) report(error);
+      return { rejection };
+    }
+  }
+  return { topics };
+}
+
+/**
+ * The request flow every adapter shares: authorize, choose and authorize the topics (with
+ * `topics`), open the stream, subscribe it, run the handler (once the topics are live), and
  * route a handler failure to `onError` and a clean close. Resolves with the stream, or
  * `undefined` when the request was rejected. Throws `SseHeadersSentError` (from the sink) when
  * the response was already started.
@@ -124,7 +207,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   init: ServeEventStreamInit<Args, E>,
 ): Promise<EventStream<E> | undefined> {
   const { request, args, handler } = init;
-  const { authorize, onError, maxLastEventIdLength, registry: publicRegistry, clientKey, checkAccept, ...streamOptions } = init.options ?? {};
+  const { authorize, onError, maxLastEventIdLength, registry: publicRegistry, clientKey, checkAccept, topics: topicsOption, ...streamOptions } = init.options ?? {};
   const registry = publicRegistry === undefined ? undefined : registryInternals(publicRegistry, 'request flow (serveEventStream)');
   // onError with the request's arguments, or the default; a hook that throws is logged, never rethrown.
   const report = (error: unknown, fallback: (error: unknown) => void): void => {
@@ -151,6 +234,15 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
       await init.respond(rejection);
       return undefined;
     }
+  }
+  let topics: string[] | undefined;
+  if (topicsOption !== undefined) {
+    const chosen = await chooseTopics(topicsOption, args, (error) => report(error, defaultOnAuthorizeResult));
+    if ('rejection' in chosen) {
+      await init.respond(chosen.rejection);
+      return undefined;
+    }
+    topics = chosen.topics;
   }
   const lastEventId = readLastEventId(
     request.lastEventIdHeader,
@@ -183,11 +275,40 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     if (pipeFailure === undefined || pipeFailure.error !== error) report(error, defaultOnError);
     stream[kCloseWith]('error', error);
   };
-  try {
-    const result = handler(stream, ...args);
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(undefined, fail);
+  const run = (): void => {
+    try {
+      const result = handler(stream, ...args);
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, fail);
+      }
+    } catch (error) {
+      fail(error);
     }
+  };
+  if (topicsOption === undefined || topics === undefined) {
+    run();
+    return stream;
+  }
+  const { hub, replay, onResume } = topicsOption;
+  try {
+    // The handler runs once the topics are live (the replay written), so whatever it sends
+    // comes after the missed events; the head went out already, so the client saw `open`.
+    hub
+      .subscribe(stream, topics, {
+        replay: replay ?? true,
+        ...(onResume === undefined
+          ? {}
+          : {
+              onResume: (statuses: readonly TopicResumeStatus[]) => {
+                try {
+                  onResume(statuses, stream, ...args);
+                } catch (error) {
+                  report(error, defaultOnError);
+                }
+              },
+            }),
+      })
+      .then(run, fail);
   } catch (error) {
     fail(error);
   }
