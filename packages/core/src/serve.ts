@@ -72,12 +72,12 @@ export interface ServeTopicsOptions<Args extends unknown[], M extends TopicMap =
   /**
    * Reads the topic list from the request (query, route params, the user's saved topics), once
    * per request, before any header. May return a rejection (`reject(401)`, `{ status: 204 }`),
-   * which answers itself, and may be async. Repeats are removed; a list the hub refuses (not an
-   * array, an empty or over-long name, more than `maxTopicsPerStream` topics) or an empty list
-   * answers 400 with the reason as text. An error it throws goes to the framework, as
+   * which answers itself, and may be async. Repeats are removed; an empty list, `undefined`
+   * (`c.req.query('topics')?.split(',')` without the parameter) or a list the hub refuses (an
+   * empty or over-long name, more than `maxTopicsPerStream` topics) answers 400 with the reason as text. An error it throws goes to the framework, as
    * `authorize`'s does (an `SseError` `ERR_SSE_TOPIC` or `ERR_SSE_TOO_MANY_TOPICS` answers 400).
    */
-  from(...args: Args): readonly string[] | Rejection | PlainRejection | Promise<readonly string[] | Rejection | PlainRejection>;
+  from(...args: Args): TopicListResult | Promise<TopicListResult>;
   /**
    * Decides on the checked list, before any header, with the same rules as the route's
    * `authorize` (which runs first): only `true` opens the stream, `false` answers 403, a rejection
@@ -93,6 +93,9 @@ export interface ServeTopicsOptions<Args extends unknown[], M extends TopicMap =
    */
   onResume?(statuses: readonly TopicResumeStatus[], stream: AnyEventStream, ...args: Args): void;
 }
+
+/** What `topics.from` returns: the names the request asks for (`undefined`: none), or a rejection. */
+export type TopicListResult = readonly string[] | undefined | Rejection | PlainRejection;
 
 /** What `authorize` returns: `true` opens the stream, `false` answers 403, a rejection answers itself. */
 export type AuthorizeResult = boolean | Rejection | PlainRejection;
@@ -178,7 +181,7 @@ async function chooseTopics<Args extends unknown[]>(
   try {
     const listed: unknown = await option.from(...args);
     if (isRejection(listed)) return { rejection: refusal(listed, 'topics.from').rejection };
-    topics = option.hub.checkTopics(listed as readonly string[]);
+    topics = listed === undefined || listed === null ? [] : option.hub.checkTopics(listed as readonly string[]);
   } catch (error) {
     if (isTopicListError(error)) return { rejection: badTopicList(error.message) };
     throw error;

@@ -74,4 +74,4 @@ export {
 } from './topics/store.js';
 export type { TopicEvent, TopicEventInput, TopicEvents, TopicMap, TopicName, TopicPattern, TopicPublishEvent } from './topics/types.js';
 export { reject, stopReconnecting, type PlainRejection, type RejectInit, type Rejection } from './rejection.js';
-export type { AuthorizeResult, ServeOptions, ServeTopicsOptions, SseHandler } from './serve.js';
+export type { AuthorizeResult, ServeOptions, ServeTopicsOptions, SseHandler, TopicListResult } from './serve.js';

@@ -94,11 +94,14 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
     await until(() => hub.streamCount === 0);
     expect(onError).not.toHaveBeenCalled(); // a client's bad list is not a server error
 
-    // `from` returning no array at all (`req.query.topics?.split(',')` with no parameter) is a bad list too.
-    const { handler: none } = route(hub, { from: () => undefined as unknown as string[] });
+    // `from` answering undefined (`c.req.query('topics')?.split(',')` with no parameter) names no topic;
+    // one answering something that is no list is refused by the hub.
+    const { handler: none } = route(hub, { from: () => undefined });
     const response = await none(new Request('http://localhost/events'));
-    expect(response.status).toBe(400);
-    expect(await response.text()).toMatch(/^Bad topic list: topics must be an array/);
+    expect([response.status, await response.text()]).toEqual([400, 'Bad topic list: name at least one topic']);
+    const { handler: odd } = route(hub, { from: () => 'room:7' as unknown as string[] });
+    const oddAnswer = await odd(new Request('http://localhost/events'));
+    expect([oddAnswer.status, await oddAnswer.text()]).toEqual([400, 'Bad topic list: topics must be an array of topic names, got string']);
     // So is the hub's own error thrown by `from`.
     const { handler: throwing } = route(hub, { from: (request) => hub.checkTopics(topicsParam(request)).concat(['room:1', 'room:2']) });
     expect((await throwing(new Request('http://localhost/events?topics=room:7'))).status).toBe(400);
