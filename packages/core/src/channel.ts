@@ -126,7 +126,14 @@ interface PendingGap {
 
 const isGap = (entry: ChannelEvent | PendingGap): entry is PendingGap => 'gap' in entry;
 
-/** Creates a channel: a group of streams that receive the same broadcasts, with optional history. */
+/**
+ * Creates a channel: a group of streams that receive the same broadcasts, with optional history.
+ *
+ * @deprecated Use a topic hub: a channel is one topic (`createTopicHub()`, then
+ * `hub.subscribe(stream, [name])` and `hub.publish(name, event)`), and one stream can hold many.
+ * Channels keep working unchanged in 0.x; the migration is in the `@sse/core` README
+ * ("From channels to topics").
+ */
 export function createChannel<E extends EventMap = EventMap>(options: ChannelOptions = {}): Channel<E> {
   return new ChannelImpl<E>(options);
 }

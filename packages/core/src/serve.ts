@@ -292,13 +292,17 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     run();
     return stream;
   }
-  const { hub, replay, onResume } = topicsOption;
+  const { hub, onResume } = topicsOption;
+  let replay: boolean | string = topicsOption.replay ?? true;
+  // A position longer than maxLastEventIdLength was not read: resuming "as new" would be a silent
+  // gap, so every topic is told it cannot be resumed (an unparsable position: 'unknown-id').
+  if (replay && lastEventId === undefined && readLastEventId(request.lastEventIdHeader, request.url, { maxLength: Number.MAX_SAFE_INTEGER }) !== undefined) replay = '';
   try {
     // The handler runs once the topics are live (the replay written), so whatever it sends
     // comes after the missed events; the head went out already, so the client saw `open`.
     hub
       .subscribe(stream, topics, {
-        replay: replay ?? true,
+        replay,
         ...(onResume === undefined
           ? {}
           : {

@@ -93,6 +93,9 @@ interface MemoryEntry extends ChannelEvent {
  * The in-memory store: a ring buffer bounded by count (and optionally age). Ids it assigns
  * carry a per-process prefix, so after a restart an old id reads as unknown instead of
  * pointing at a different event.
+ *
+ * @deprecated The store of `createChannel`, which topics replace: a topic hub keeps its
+ * history in `createMemoryTopicStore` (the hub's default). Keeps working unchanged in 0.x.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): ChannelStore {
   const limit = options.limit ?? 1000;

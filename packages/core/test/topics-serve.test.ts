@@ -239,6 +239,24 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
     expect(events.filter((event) => event.startsWith('room:7/'))).toEqual(['room:7/message/{"from":"ann","text":"new"}']);
   });
 
+  it('tells every topic of a position too long to read (maxLastEventIdLength) that it cannot be resumed, never a silent gap', async () => {
+    const hub = createTopicHub<Topics>();
+    const statuses: Array<readonly TopicResumeStatus[]> = [];
+    const handler = createFetchHandler(() => {}, {
+      keepAlive: false,
+      maxLastEventIdLength: 20,
+      topics: { hub, from: (request) => topicsParam(request), onResume: (list) => void statuses.push(list) },
+    });
+    const position = '1x3k9a.kf12p0.2_q8z01m.kf12p0.7'; // 31 characters: a position of two topics
+    const response = await handler(new Request('http://localhost/events?topics=user:42,room:7', { headers: { 'Last-Event-ID': position } }));
+    const chunks = await read(response, (parts) => routedEvents(parts).length === 1);
+    expect(routedEvents(chunks)).toEqual(['gap:unknown-id:user:42,room:7']);
+    expect(statuses).toEqual([[
+      { topic: 'user:42', status: 'gap', reason: 'unknown-id' },
+      { topic: 'room:7', status: 'gap', reason: 'unknown-id' },
+    ]]);
+  });
+
   it('types the topic names by the hub when the option is written for it', () => {
     const hub = createTopicHub<Topics>();
     const topics: ServeTopicsOptions<[Request], Topics> = {
