@@ -257,6 +257,28 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
     ]]);
   });
 
+  it('sends an error onResume throws to the route onError, and still runs the handler', async () => {
+    const hub = createTopicHub<Topics>();
+    const errors: unknown[] = [];
+    const ran: string[][] = [];
+    const handler = createFetchHandler((stream) => void ran.push(hub.topicsOf(stream)), {
+      keepAlive: false,
+      onError: (error) => void errors.push(error),
+      topics: {
+        hub,
+        from: () => ['room:7'],
+        onResume: () => {
+          throw new Error('snapshot failed');
+        },
+      },
+    });
+    const response = await handler(new Request('http://localhost/events'));
+    await until(() => ran.length === 1);
+    expect(errors).toEqual([new Error('snapshot failed')]);
+    expect(ran).toEqual([['room:7']]);
+    await response.body!.cancel();
+  });
+
   it('types the topic names by the hub when the option is written for it', () => {
     const hub = createTopicHub<Topics>();
     const topics: ServeTopicsOptions<[Request], Topics> = {
