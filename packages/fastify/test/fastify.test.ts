@@ -6,7 +6,7 @@ import fastify4 from 'fastify4';
 import compress4 from 'fastify-compress7';
 import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createStreamRegistry, reject, sse, SseHeadersSentError, stopReconnecting, type EventStream } from '../src/index.js';
+import { createStreamRegistry, reject, sse, SseHeadersSentError, stopReconnecting, type EventMap, type EventStream } from '../src/index.js';
 
 const servers: MountedServer[] = [];
 afterEach(async () => {
@@ -296,6 +296,17 @@ describe.each([
     expect(streams[0]!.isClosed).toBe(false);
     streams[0]!.send('still open');
     expect((await client.waitForEvents(2)).map((e) => e.data)).toEqual(['{"received":{"topic":"news"}}', 'still open']);
+    client.close();
+  });
+
+  it("the route's generics type request.params in the handler", async () => {
+    const { app, start } = createApp(fastify);
+    app.get<{ Params: { room: string } }>(
+      '/rooms/:room',
+      sse<EventMap, { Params: { room: string } }>((stream, request) => stream.send(request.params.room.toUpperCase()), { keepAlive: false }),
+    );
+    const client = await requestEventStream(new URL('/rooms/lobby', await start()).href);
+    expect((await client.waitForEvents(1)).map((e) => e.data)).toEqual(['LOBBY']);
     client.close();
   });
 
