@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // The frameworks and runtimes @sse/core must never depend on: it runs on Node, Bun, Deno and Workers.
-const FRAMEWORKS = ['express', 'koa', 'hono', '@hono/*', 'fastify', 'h3', 'undici', 'ioredis', '@sse/node', '@sse/express', '@sse/koa', '@sse/hono'];
+const FRAMEWORKS = ['express', 'koa', 'hono', '@hono/*', 'fastify', 'h3', 'undici', 'ioredis', '@sse/node', '@sse/express', '@sse/fastify', '@sse/koa', '@sse/hono'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**'] },

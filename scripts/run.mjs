@@ -91,7 +91,7 @@ function clearReports() {
 const [pm, ...pmArgs] = pnpm();
 must(pm, [...pmArgs, 'install', '--frozen-lockfile'], 'pnpm install');
 
-if (job === 'start' || job === 'start:hono' || job === 'start:koa') {
+if (job === 'start' || job === 'start:fastify' || job === 'start:hono' || job === 'start:koa') {
   const app = job === 'start' ? 'express' : job.slice('start:'.length);
   must(pm, [...pmArgs, 'exec', 'turbo', 'run', 'build', `--filter=@sse-example/${app}...`, '--output-logs=errors-only'], 'build');
   const ok = run(pm, [...pmArgs, '--filter', `@sse-example/${app}`, 'start'], { env: { ...env, PORT: process.env.PORT ?? '3000' } });
@@ -121,5 +121,5 @@ if (job === 'test') {
   process.exit(failedSteps.length === 0 && failed === 0 ? 0 : 1);
 }
 
-console.error(`unknown job ${job}: use start, start:hono, start:koa, demo:cluster or test`);
+console.error(`unknown job ${job}: use start, start:fastify, start:hono, start:koa, demo:cluster or test`);
 process.exit(2);

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const MEASURED_PACKAGES = ['@sse/core', '@sse/node', '@sse/express', '@sse/koa', '@sse/hono', '@sse/redis'];
+const MEASURED_PACKAGES = ['@sse/core', '@sse/node', '@sse/express', '@sse/fastify', '@sse/koa', '@sse/hono', '@sse/redis'];
 
 function newestMtime(dir: string): number {
   let newest = 0;

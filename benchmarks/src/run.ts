@@ -281,7 +281,7 @@ function machineInfo(): MachineInfo {
     commit,
     uncommitted,
     buildWarnings: [],
-    versions: Object.fromEntries(['better-sse', 'hono', '@hono/node-server', 'express', 'koa'].map((name) => [name, version(name)])),
+    versions: Object.fromEntries(['better-sse', 'hono', '@hono/node-server', 'express', 'koa', 'fastify'].map((name) => [name, version(name)])),
   };
 }
 

@@ -32,6 +32,7 @@ export const CONTENDERS: readonly ContenderInfo[] = [
   { name: 'sse-node', label: '@sse/node', module: './sse-node.ts', kind: 'sse' },
   { name: 'sse-express', label: '@sse/express', module: './sse-express.ts', kind: 'sse' },
   { name: 'sse-koa', label: '@sse/koa', module: './sse-koa.ts', kind: 'sse' },
+  { name: 'sse-fastify', label: '@sse/fastify', module: './sse-fastify.ts', kind: 'sse' },
   { name: 'sse-hono', label: '@sse/hono', module: './sse-hono.ts', kind: 'sse' },
   { name: 'better-sse', label: 'better-sse 0.16', module: './better-sse.ts', kind: 'peer' },
   { name: 'hono-streamsse', label: 'Hono streamSSE', module: './hono-streamsse.ts', kind: 'peer' },

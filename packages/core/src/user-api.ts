@@ -1,4 +1,4 @@
-// The names every adapter (`@sse/node`, `@sse/express`, `@sse/koa`, `@sse/hono`) re-exports from
+// The names every adapter (`@sse/node`, `@sse/express`, `@sse/fastify`, `@sse/koa`, `@sse/hono`) re-exports from
 // the core, so that a user who switches framework changes one import. Published as
 // `@sse/core/user-api`; `@sse/core` itself adds `createFetchHandler` for Fetch runtimes.
 export { SseError, SseFormatError, SseHeadersSentError, type SseErrorCode, type SseFormatField } from './errors.js';

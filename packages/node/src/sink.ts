@@ -23,7 +23,7 @@ function responseState(res: NodeResponse): string | undefined {
 }
 
 /**
- * The sink over a Node response, shared by `@sse/express`, `@sse/koa` and plain `node:http`.
+ * The sink over a Node response, shared by `@sse/express`, `@sse/fastify`, `@sse/koa` and plain `node:http`.
  *
  * - status and headers are written once and flushed at once;
  * - `write()` reports `false` until the response's `drain`;

@@ -5,7 +5,7 @@ import { WAIT_MS, activeTimers, heapAfterGc, pool } from './load.js';
 import { record } from './figures.js';
 import { adapters } from './servers.js';
 
-/** 4 adapters × 2,500 = 10,000 connect/disconnect cycles. */
+/** 5 adapters × 2,500 = 12,500 connect/disconnect cycles. */
 const CYCLES_PER_ADAPTER = Number(process.env.HARDENING_CYCLES ?? 2_500);
 const MIB = 1024 * 1024;
 

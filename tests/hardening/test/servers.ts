@@ -4,10 +4,12 @@ import { createAdaptorServer } from '@hono/node-server';
 import { listen, type MountedServer } from '@sse/conformance';
 import type { EventStream, ServeOptions } from '@sse/core';
 import { sse as expressSse, type ExpressSseOptions } from '@sse/express';
+import { sse as fastifySse, type FastifySseOptions } from '@sse/fastify';
 import { sse as honoSse, type HonoSseOptions } from '@sse/hono';
 import { sse as koaSse, type KoaSseOptions } from '@sse/koa';
 import { sse as nodeSse, type NodeSseOptions } from '@sse/node';
 import express from 'express';
+import fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 
@@ -21,12 +23,19 @@ async function mountNode(server: Server): Promise<MountedServer & { server: Serv
 }
 
 /** One real server per adapter, each serving the handler at /sse through that adapter's `sse()`. */
-export const adapters: Record<'node' | 'express' | 'koa' | 'hono', Mount> = {
+export const adapters: Record<'node' | 'express' | 'fastify' | 'koa' | 'hono', Mount> = {
   node: (handler, options) => mountNode(createServer(nodeSse((stream) => handler(stream), options as NodeSseOptions))),
   express: (handler, options) => {
     const app = express();
     app.get('/sse', expressSse((stream) => handler(stream), options as ExpressSseOptions));
     return mountNode(createServer(app));
+  },
+  fastify: async (handler, options) => {
+    let server: Server | undefined;
+    const app = fastify({ serverFactory: (handle) => (server = createServer(handle)) });
+    app.get('/sse', fastifySse((stream) => handler(stream), options as FastifySseOptions));
+    await app.ready();
+    return mountNode(server!);
   },
   koa: (handler, options) => {
     const app = new Koa();

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type Framework = 'express' | 'hono' | 'koa';
+export type Framework = 'express' | 'fastify' | 'hono' | 'koa';
 
 /** The apps the same tests run against. */
-export const FRAMEWORKS: readonly Framework[] = ['express', 'hono', 'koa'];
+export const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono', 'koa'];
 
 /** The `/private` token the tests start the apps with. */
 export const TEST_TOKEN = 'e2e-token';
