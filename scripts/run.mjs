@@ -93,7 +93,8 @@ must(pm, [...pmArgs, 'install', '--frozen-lockfile'], 'pnpm install');
 
 if (job === 'start' || job === 'start:fastify' || job === 'start:hono' || job === 'start:koa') {
   const app = job === 'start' ? 'express' : job.slice('start:'.length);
-  must(pm, [...pmArgs, 'exec', 'turbo', 'run', 'build', `--filter=@sse-example/${app}...`, '--output-logs=errors-only'], 'build');
+  // No build: the app runs under tsx with the `@sse/source` condition, which every @sse/*
+  // export has, so it loads the packages' TypeScript sources and never reads their dist/.
   const ok = run(pm, [...pmArgs, '--filter', `@sse-example/${app}`, 'start'], { env: { ...env, PORT: process.env.PORT ?? '3000' } });
   process.exit(ok ? 0 : 1);
 }

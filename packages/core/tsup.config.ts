@@ -8,7 +8,6 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
-  sourcemap: true,
   target: 'es2022',
   // One copy of each module per format: the entries share classes (SseError, the stream) instead of each bundling its own.
   splitting: true,

@@ -62,6 +62,8 @@ live.addEventListener('metrics', (event) => {
 
 const messageList = byId('messages');
 const shownIds = new Set();
+// Whether the note under the chat says it is empty ("No messages yet"): the first message clears it.
+let emptyNote = false;
 
 /** Appends a message unless it is already shown; returns whether it was new. */
 function showMessage(message) {
@@ -81,6 +83,10 @@ function showMessage(message) {
   item.append(time, name, text);
   messageList.append(item);
   item.scrollIntoView({ block: 'nearest' });
+  if (emptyNote) {
+    emptyNote = false;
+    chatSync.textContent = '';
+  }
   return true;
 }
 
@@ -147,12 +153,14 @@ function connectChat() {
     else if (reason === 'first-connection') text = added === 0 ? 'No messages yet: say something!' : `Loaded ${plural(added, 'recent message')}.`;
     else if (reason === 'history-unavailable') text = 'The chat history cannot be read right now: new messages still arrive.';
     noteSync(refetching !== null ? `refetch:${refetching}` : `snapshot:${reason}`, added, text);
+    emptyNote = refetching === null && reason === 'first-connection' && added === 0;
     refetching = null;
   });
   // A reconnect that the server could replay from Last-Event-ID: the missed messages came first.
   source.addEventListener('sync', (event) => {
     const { count } = JSON.parse(event.data);
     noteSync('replay', count, `Reconnected: ${plural(count, 'missed message')} replayed.`);
+    emptyNote = false;
   });
 }
 

@@ -93,7 +93,13 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
   const chat: ChatRoom = createChatRoom(createChatChannel(config.redisUrl));
   // In memory, even with REDIS_URL: rooms across instances come with the Redis topic store.
   const rooms: Rooms = createRooms();
-  const live = createLiveFeed(framework, config.tickMs);
+  const live = createLiveFeed(framework, config.tickMs, () => ({
+    tick,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    memoryMiB: Math.round((process.memoryUsage.rss() / 1_048_576) * 10) / 10,
+    streams: { live: live.listeners, chat: chat.listeners, private: privateFeed.listeners },
+    messages: chat.posted,
+  }));
   const privateFeed = createPrivateFeed({ token: config.privateToken });
   // Two registries, because a registry's per-key cap counts every stream it tracks: this one
   // (no cap) for the page's own streams, and one for /private alone.
@@ -108,13 +114,7 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
 
   const ticker = setInterval(() => {
     tick++;
-    live.tick(tick, {
-      tick,
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      memoryMiB: Math.round((process.memoryUsage.rss() / 1_048_576) * 10) / 10,
-      streams: { live: live.listeners, chat: chat.listeners, private: privateFeed.listeners },
-      messages: chat.posted,
-    });
+    live.tick();
     privateFeed.tick();
   }, config.tickMs);
 

@@ -27,14 +27,15 @@ export type LiveEvents = {
 };
 
 export interface LiveFeed {
-  /** Adds a `/sse` stream: a welcome and the current status, then every tick. */
+  /** Adds a `/sse` stream: a welcome, the current status, time and metrics, then every tick. */
   join(stream: AnyEventStream): void;
   /** Sends the time and the metrics to every `/sse` stream. */
-  tick(tick: number, metrics: Metrics): void;
+  tick(): void;
   readonly listeners: number;
 }
 
-export function createLiveFeed(framework: string, tickMs: number): LiveFeed {
+/** `sample()` gives the metrics of this moment (the tick count included), at each tick and for each new stream. */
+export function createLiveFeed(framework: string, tickMs: number, sample: () => Metrics): LiveFeed {
   // No history: the time and the metrics of a moment ago are not worth replaying.
   const channel = createChannel<LiveEvents>();
   const startedAt = new Date().toISOString();
@@ -48,10 +49,16 @@ export function createLiveFeed(framework: string, tickMs: number): LiveFeed {
       });
       stream.send({ event: 'status', data: status });
       channel.subscribe(stream, { replay: false });
+      // The time and the metrics of now, rather than a page of placeholders until the next tick
+      // (up to TICK_MS away). Sampled after subscribe(), so the live streams count this one.
+      const metrics = sample();
+      stream.send({ event: 'time', data: { iso: new Date().toISOString(), tick: metrics.tick } });
+      stream.send({ event: 'metrics', data: metrics });
     },
-    tick(tick, metrics) {
+    tick() {
+      const metrics = sample();
       // Not awaited: the next tick does not wait for this one; the channel reports a failed publish to onError.
-      void channel.broadcast({ event: 'time', data: { iso: new Date().toISOString(), tick } });
+      void channel.broadcast({ event: 'time', data: { iso: new Date().toISOString(), tick: metrics.tick } });
       void channel.broadcast({ event: 'metrics', data: metrics });
     },
     get listeners() {

@@ -48,6 +48,8 @@ export interface StartOptions {
   port?: number;
   /** Runs the chat on this Redis; defaults to none (in memory), whatever `REDIS_URL` the tests run with. */
   redisUrl?: string;
+  /** `TICK_MS`; defaults to `TEST_TICK_MS`. */
+  tickMs?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export function startApp(framework: Framework, options: StartOptions = {}): Prom
     env: {
       ...process.env,
       PORT: String(options.port ?? 0),
-      TICK_MS: String(TEST_TICK_MS),
+      TICK_MS: String(options.tickMs ?? TEST_TICK_MS),
       PRIVATE_TOKEN: TEST_TOKEN,
       REDIS_URL: options.redisUrl ?? '',
     },
