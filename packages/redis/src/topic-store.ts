@@ -141,6 +141,8 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   readonly #byChannel = new Map<string, ListenedTopic>();
   readonly #bySlot = new Map<number, Set<ListenedTopic>>();
   readonly #subscribers = new Map<string, Subscriber>();
+  /** Keeps the epoch of listened topics alive while nothing is published to them. */
+  readonly #touch: ReturnType<typeof setInterval>;
   #closed = false;
 
   constructor(options: RedisTopicStoreOptions) {
@@ -197,6 +199,12 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     commands.defineCommand('sseTopicSince', { numberOfKeys: 2, lua: TOPIC_SINCE_SCRIPT });
     commands.defineCommand('sseTopicBump', { numberOfKeys: 1, lua: TOPIC_BUMP_SCRIPT });
     this.#commands = commands as Commands;
+    // A listened topic that stays quiet longer than its meta TTL would start a new epoch on its
+    // next publish, and every client would be told of a reset for nothing.
+    this.#touch = setInterval(() => {
+      for (const topic of this.#topics.values()) this.#commands.pexpire(topic.keys.meta, this.#metaTtlMs).catch(noop);
+    }, Math.max(1000, Math.floor(this.#metaTtlMs / 3)));
+    this.#touch.unref();
   }
 
   get stats(): RedisTopicStoreStats {
@@ -251,6 +259,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#touch);
     for (const topic of this.#topics.values()) topic.stopped = true;
     this.#topics.clear();
     this.#byChannel.clear();

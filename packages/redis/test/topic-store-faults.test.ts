@@ -139,4 +139,36 @@ describe('Redis topic store under faults', () => {
     expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
     for (const topic of TOPICS) expect(watcher.seen.get(topic)).toEqual(log.acked.get(topic));
   });
+
+  it('acknowledged writes lost under the same epoch (an async failover): the offsets handed out again read as a reset, never as events seen', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const base = { url: redis.url, prefix: 'f5:' };
+    const publisher = await instance(base);
+    const serving = await instance(base);
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 5);
+    await waitFor(() => TOPICS.every((topic) => watcher.last(topic) === log.acked.get(topic)!.at(-1)), 'the first rounds');
+    const lastEventId = watcher.lastEventId();
+    // What a promoted replica that had not received the last two writes of room:a holds: offsets 1 to 3, the same epoch.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    cleanups.push(() => admin.disconnect());
+    const kept = (await admin.xrange('f5:{room:a}:s', '-', '3-0')) as Array<[string, string[]]>;
+    await admin.del('f5:{room:a}:s');
+    for (const [id, fields] of kept) await admin.xadd('f5:{room:a}:s', id, ...fields);
+    await admin.hset('f5:{room:a}:m', 'o', '3');
+    await publishRound(publisher.hub, TOPICS, log, 3);
+    await settle(publisher, watcher, log);
+    const gaps = expectNoSilentGap(watcher, log);
+    expect([...gaps]).toEqual([['room:a', ['reset']]]);
+    // A client still holding the old position (offset 5 of the old epoch) is told of the reset too.
+    const resumed = await fetch(`${serving.url}/events?topics=room:a`, { headers: { 'last-event-id': lastEventId! } });
+    const reader = resumed.body!.getReader();
+    let text = '';
+    while (!text.includes('sse-gap')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(/"reason":"reset"/);
+  });
 });
