@@ -203,7 +203,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     // next publish, and every client would be told of a reset for nothing.
     this.#touch = setInterval(() => {
       for (const topic of this.#topics.values()) this.#commands.pexpire(topic.keys.meta, this.#metaTtlMs).catch(noop);
-    }, Math.max(1000, Math.floor(this.#metaTtlMs / 3)));
+    }, Math.max(50, Math.floor(this.#metaTtlMs / 3)));
     this.#touch.unref();
   }
 

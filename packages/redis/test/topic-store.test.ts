@@ -87,6 +87,18 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
     expect(kept.status === 'ok' && kept.events.map((event) => event.data)).toEqual(['3', '4', '5']);
   });
 
+  it('keeps the epoch of a listened topic while it is quiet; an unused one expires and starts a new epoch', async () => {
+    const one = store(target(), { historyMaxAgeMs: 150, historyMetaTtlMs: 150 });
+    const stop = one.listen('quiet', () => {});
+    const quiet = await one.since('quiet');
+    const unused = await one.since('unused');
+    // Four times the meta TTL (300 ms): a listened topic is kept alive, an unused one is gone.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await one.publish('quiet', { data: '1' })).epoch).toBe(quiet.epoch);
+    expect((await one.since('unused')).epoch).not.toBe(unused.epoch);
+    stop();
+  });
+
   it('a multi-topic stream resumes exactly from its Last-Event-ID on a second instance', async () => {
     const base = { ...target(), prefix: `t${++run}:` };
     const a = await startTopicInstance(base);
