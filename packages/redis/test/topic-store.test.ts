@@ -1,4 +1,4 @@
-import { createTopicHub, type TopicEvent } from '@sse/core';
+import type { TopicEvent } from '@sse/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
 import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
