@@ -85,6 +85,12 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
     expect(await one.since('news', 1)).toMatchObject({ status: 'trimmed', offset: 5 });
     const kept = await one.since('news', 2);
     expect(kept.status === 'ok' && kept.events.map((event) => event.data)).toEqual(['3', '4', '5']);
+    // historyLimit 0: offsets go on, nothing is kept to resume from.
+    const none = store(target(), { historyLimit: 0 });
+    await none.publish('news', { data: '1' });
+    await none.publish('news', { data: '2' });
+    expect(await none.since('news', 0)).toMatchObject({ status: 'trimmed', offset: 2 });
+    expect(await none.since('news', 2)).toMatchObject({ status: 'ok', offset: 2, events: [] });
   });
 
   it('keeps the epoch of a listened topic while it is quiet; an unused one expires and starts a new epoch', async () => {
