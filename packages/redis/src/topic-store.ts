@@ -277,14 +277,14 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     try {
       return await this.#timeout.run(send, {
         timeoutMs,
-        timeoutError: () => new SseRedisUnavailableError(`topic:${topic}`, 'timeout', `Redis did not answer a ${what} within ${timeoutMs} ms: frozen, overloaded or unreachable`),
+        timeoutError: () => new SseRedisUnavailableError(topic, 'timeout', `Redis did not answer a ${what} within ${timeoutMs} ms: frozen, overloaded or unreachable`, { topic: true }),
       });
     } catch (error) {
       if (error instanceof SseError) throw error;
       if ((error as { name?: unknown } | null)?.name === 'ReplyError' && !/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN)/.test(describe(error))) {
         throw new SseError('ERR_SSE_REDIS', `Redis refused a ${what} of topic "${topic}": ${describe(error)}`, { cause: error });
       }
-      throw new SseRedisUnavailableError(`topic:${topic}`, 'disconnected', `${what}: ${describe(error)}`, { cause: error });
+      throw new SseRedisUnavailableError(topic, 'disconnected', `${what}: ${describe(error)}`, { cause: error, topic: true });
     }
   }
 
@@ -399,7 +399,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
         },
         (error: unknown) => {
           if (this.#closed || this.#subscribers.get(subscriber.node) !== subscriber) return;
-          this.#onError(new SseRedisUnavailableError(`topic:${list[0]!.name}`, 'disconnected', `SSUBSCRIBE on ${subscriber.node}: ${describe(error)}`, { cause: error }));
+          this.#onError(new SseRedisUnavailableError(list[0]!.name, 'disconnected', `SSUBSCRIBE on ${subscriber.node}: ${describe(error)}`, { cause: error, topic: true }));
           // MOVED: the slot map is stale. Anything else: the connection drops, and `ready` subscribes again.
           if (this.#cluster !== undefined) this.#cluster.refreshSlotsCache();
           else if (subscriber.redis.status === 'ready') setTimeout(() => this.#subscribe(subscriber, list.filter((topic) => !topic.stopped && !topic.subscribed)), SYNC_RETRY_MS).unref();

@@ -1,6 +1,6 @@
 import type { TopicEvent } from '@sse/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
+import { createRedisTopicStore, SseRedisUnavailableError, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
 import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
 import { expectNoSilentGap, openTopicClient, published as publishLog, publishRound, startTopicInstance, waitFor, type TopicClient } from './topic-support.js';
 
@@ -46,6 +46,20 @@ describe('createRedisTopicStore: options', () => {
     expect(() => createRedisTopicStore({ url: 'redis://127.0.0.1:1', prefix: 'a{b}' })).toThrow(/prefix/);
     expect(() => createRedisTopicStore({ url: 'redis://127.0.0.1:1', historyLimit: -1 })).toThrow(/historyLimit/);
     expect(() => createRedisTopicStore({ nodes: ['nope'] })).toThrow(/host:port/);
+  });
+});
+
+describe('createRedisTopicStore: Redis unreachable', () => {
+  it('rejects publish and since with SseRedisUnavailableError naming the topic', async () => {
+    const unreachable = createRedisTopicStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300, onError: () => {} });
+    cleanups.push(() => unreachable.close());
+    for (const attempt of [unreachable.publish('room:1', { data: '1' }), unreachable.since('room:1', 0)]) {
+      const error: unknown = await attempt.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SseRedisUnavailableError);
+      expect((error as Error).message).toContain('topic "room:1"');
+    }
+    await unreachable.close();
+    await expect(unreachable.publish('room:1', { data: '1' })).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_CLOSED' });
   });
 });
 
