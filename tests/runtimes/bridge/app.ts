@@ -1,0 +1,167 @@
+// The half of the bridge that runs inside the runtime under test (bundled by esbuild for Bun,
+// Deno and workerd). It serves the real `sse()` of @sse/hono and the real `createFetchHandler` of
+// @sse/core; only the handler and the option callbacks are stubs that call the test process,
+// where the conformance case wrote them. Every call goes through the control server (ctrl) of
+// test/bridge.ts, over HTTP, from the request's own context (workerd forbids sharing I/O across
+// requests).
+import { Hono } from 'hono';
+import { sse } from '@sse/hono';
+import { createFetchHandler, SseError, type EventStream, type ServeOptions, type StreamEvent } from '@sse/core';
+
+/** The keys of the core's internal protocol (registered symbols: any copy of the core shares them). */
+const kWriteFrame = Symbol.for('@sse/core.internals/1.writeFrame');
+const kReplayed = Symbol.for('@sse/core.internals/1.replayed');
+const kForceAbort = Symbol.for('@sse/core.internals/1.forceAbort');
+const kCreatedBy = Symbol.for('@sse/core.createdBy');
+const kAdmit = Symbol.for('@sse/core.internals/1.admit');
+const kTrack = Symbol.for('@sse/core.internals/1.track');
+
+export type Ctrl = (path: string, body: unknown) => Promise<Response>;
+
+interface MountConfig {
+  options: Record<string, unknown>;
+  callbacks: string[];
+  registry: boolean;
+}
+
+/** A command the test process sends to one stream, one JSON line each. */
+type Command =
+  | { op: 'send'; event: StreamEvent }
+  | { op: 'comment'; text: string }
+  | { op: 'frame'; frame: string }
+  | { op: 'replayed'; count: number }
+  | { op: 'close' }
+  | { op: 'abort' }
+  | { op: 'fail'; ref: number };
+
+/** An error of the test process's handler, stood in for by its number there. */
+class RemoteError extends Error {
+  constructor(readonly ref: number) {
+    super(`handler failure #${ref} in the test process`);
+  }
+}
+
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (error instanceof RemoteError) return { ref: error.ref };
+  const e = error as { name?: unknown; code?: unknown; message?: unknown; field?: unknown };
+  return { name: String(e?.name), code: e?.code, message: String(e?.message ?? error), field: e?.field };
+}
+
+const encoder = new TextEncoder();
+const ignore = (): void => undefined;
+
+function stubOptions(ctrl: Ctrl, mount: string, config: MountConfig): ServeOptions<unknown[]> {
+  const options: ServeOptions<unknown[]> = { ...(config.options as ServeOptions<unknown[]>) };
+  const post = (path: string, body: unknown): void => void ctrl(path, body).then((r) => r.body?.cancel(), ignore);
+  if (config.callbacks.includes('authorize')) {
+    options.authorize = async () => {
+      const answer = (await (await ctrl('/authorize', { mount })).json()) as { undefined?: true; value?: unknown };
+      return (answer.undefined === true ? undefined : answer.value) as never;
+    };
+  }
+  if (config.callbacks.includes('onError')) options.onError = (error) => post('/on-error', { mount, error: serializeError(error) });
+  if (config.callbacks.includes('onSlowClient')) options.onSlowClient = (info) => post('/on-slow-client', { mount, info });
+  // The registry lives in the test process (it counts the streams the bridge reports there);
+  // this stand-in admits every stream, so the request flow takes its registry path here too.
+  if (config.registry) {
+    options.registry = { [kCreatedBy]: 'runtime bridge', size: 0, draining: false, [kAdmit]: () => undefined, [kTrack]: ignore } as never;
+  }
+  return options;
+}
+
+function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream) => Promise<void> {
+  let streams = 0;
+  return async (stream) => {
+    const sid = `${mount}.${++streams}.${Math.random().toString(36).slice(2)}`;
+    // What the stream reports goes out one POST at a time, in order; buffered sizes are coalesced.
+    let chain: Promise<unknown> = Promise.resolve();
+    const post = (type: string, body: Record<string, unknown>): void => {
+      chain = chain.then(() => ctrl('/event', { sid, type, ...body }).then((r) => r.body?.cancel(), ignore));
+    };
+    let reported = 0;
+    let stateQueued = false;
+    const reportBuffered = (): void => {
+      if (stateQueued || stream.bufferedBytes === reported) return;
+      stateQueued = true;
+      chain = chain.then(() => {
+        stateQueued = false;
+        reported = stream.bufferedBytes;
+        return ctrl('/event', { sid, type: 'buffered', bytes: reported }).then((r) => r.body?.cancel(), ignore);
+      });
+    };
+    void stream.closed.then((info) => post('closed', { reason: info.reason, error: info.error === undefined ? undefined : serializeError(info.error) }));
+    const response = await ctrl('/open', { mount, sid, lastEventId: stream.lastEventId ?? null });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const internal = stream as unknown as Record<symbol, (...args: unknown[]) => unknown>;
+    let pending = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      pending += value;
+      let end: number;
+      while ((end = pending.indexOf('\n')) >= 0) {
+        const command = JSON.parse(pending.slice(0, end)) as Command;
+        pending = pending.slice(end + 1);
+        switch (command.op) {
+          case 'send':
+            stream.send(command.event);
+            break;
+          case 'comment':
+            stream.comment(command.text);
+            break;
+          case 'frame':
+            internal[kWriteFrame]!(encoder.encode(command.frame));
+            break;
+          case 'replayed':
+            internal[kReplayed]!(command.count);
+            break;
+          case 'close':
+            stream.close();
+            break;
+          case 'abort':
+            internal[kForceAbort]!();
+            break;
+          case 'fail':
+            void reader.cancel().catch(ignore);
+            throw new RemoteError(command.ref);
+        }
+      }
+      reportBuffered();
+    }
+  };
+}
+
+/**
+ * The bridge's fetch handler: `/hono/m/<mount>` is a Hono app with `sse()`, `/fetch/m/<mount>`
+ * is `createFetchHandler()`, each built once per mount from the case's options.
+ */
+export function createBridge(ctrl: Ctrl): (request: Request, ...rest: unknown[]) => Promise<Response> {
+  const served = new Map<string, Promise<((request: Request, ...rest: unknown[]) => Response | Promise<Response>) | undefined>>();
+  const build = async (kind: string, mount: string) => {
+    const answer = await ctrl('/mount', { mount });
+    if (answer.status !== 200) return undefined;
+    const config = (await answer.json()) as MountConfig;
+    const handler = stubHandler(ctrl, mount);
+    const options = stubOptions(ctrl, mount, config);
+    if (kind === 'hono') {
+      const app = new Hono().all('*', sse(handler, options));
+      return (request: Request, ...rest: unknown[]) => app.fetch(request, ...(rest as []));
+    }
+    return createFetchHandler(handler, options as ServeOptions<[Request]>);
+  };
+  return async (request, ...rest) => {
+    const { pathname } = new URL(request.url);
+    // Which runtime answers, so that a test can check it is not talking to something else.
+    if (pathname === '/runtime') return new Response(typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent);
+    const match = /^\/(hono|fetch)\/m\/(\d+)/.exec(pathname);
+    if (match === null) return new Response('no such mount', { status: 404 });
+    const key = `${match[1]}/${match[2]}`;
+    let entry = served.get(key);
+    if (entry === undefined) served.set(key, (entry = build(match[1]!, match[2]!)));
+    const serve = await entry;
+    if (serve === undefined) return new Response('mount closed', { status: 404 });
+    return serve(request, ...rest);
+  };
+}
+
+export { SseError };
