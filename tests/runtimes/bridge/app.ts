@@ -50,17 +50,54 @@ export function serializeError(error: unknown): Record<string, unknown> {
 const encoder = new TextEncoder();
 const ignore = (): void => undefined;
 
+/**
+ * What a request reports to the test process goes out one POST at a time, in order: `onError`
+ * before the close of the stream it failed, as the core calls them. On workerd, each POST is
+ * also given to `ctx.waitUntil`, so that the request's end does not cancel it.
+ */
+interface Reports {
+  post(path: string, body: unknown): void;
+  /** Queues a report built when its turn comes. */
+  later(send: () => Promise<unknown>): void;
+  /** Settles once the reports queued so far went out. */
+  sent(): Promise<unknown>;
+}
+
+const reportsByRequest = new WeakMap<object, Reports>();
+const contexts = new WeakMap<Request, { waitUntil(promise: Promise<unknown>): void }>();
+
+/** The request among the arguments the core passes: `c` (Hono) or the `Request` itself. */
+function requestOf(args: unknown[]): Request {
+  const first = args[0] as { req?: { raw?: Request } } | undefined;
+  return first?.req?.raw ?? (first as Request);
+}
+
+function reportsOf(ctrl: Ctrl, args: unknown[]): Reports {
+  const request = requestOf(args);
+  let reports = reportsByRequest.get(request);
+  if (reports === undefined) {
+    let chain: Promise<unknown> = Promise.resolve();
+    const later = (send: () => Promise<unknown>): void => {
+      chain = chain.then(send).then((r) => (r as Response | undefined)?.body?.cancel(), ignore);
+      contexts.get(request)?.waitUntil(chain);
+    };
+    reports = { later, post: (path, body) => later(() => ctrl(path, body)), sent: () => chain };
+    reportsByRequest.set(request, reports);
+  }
+  return reports;
+}
+
 function stubOptions(ctrl: Ctrl, mount: string, config: MountConfig): ServeOptions<unknown[]> {
   const options: ServeOptions<unknown[]> = { ...(config.options as ServeOptions<unknown[]>) };
-  const post = (path: string, body: unknown): void => void ctrl(path, body).then((r) => r.body?.cancel(), ignore);
+  const post = (path: string, body: unknown, args: unknown[]): void => reportsOf(ctrl, args).post(path, body);
   if (config.callbacks.includes('authorize')) {
     options.authorize = async () => {
       const answer = (await (await ctrl('/authorize', { mount })).json()) as { undefined?: true; value?: unknown };
       return (answer.undefined === true ? undefined : answer.value) as never;
     };
   }
-  if (config.callbacks.includes('onError')) options.onError = (error) => post('/on-error', { mount, error: serializeError(error) });
-  if (config.callbacks.includes('onSlowClient')) options.onSlowClient = (info) => post('/on-slow-client', { mount, info });
+  if (config.callbacks.includes('onError')) options.onError = (error, ...args) => post('/on-error', { mount, error: serializeError(error) }, args);
+  if (config.callbacks.includes('onSlowClient')) options.onSlowClient = (info) => void ctrl('/on-slow-client', { mount, info }).then((r) => r.body?.cancel(), ignore);
   // The registry lives in the test process (it counts the streams the bridge reports there);
   // this stand-in admits every stream, so the request flow takes its registry path here too.
   if (config.registry) {
@@ -69,24 +106,22 @@ function stubOptions(ctrl: Ctrl, mount: string, config: MountConfig): ServeOptio
   return options;
 }
 
-function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream) => Promise<void> {
+function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream, ...args: unknown[]) => Promise<void> {
   let streams = 0;
-  return async (stream) => {
+  return async (stream, ...args) => {
+    const reports = reportsOf(ctrl, args);
     const sid = `${mount}.${++streams}.${Math.random().toString(36).slice(2)}`;
-    // What the stream reports goes out one POST at a time, in order; buffered sizes are coalesced.
-    let chain: Promise<unknown> = Promise.resolve();
-    const post = (type: string, body: Record<string, unknown>): void => {
-      chain = chain.then(() => ctrl('/event', { sid, type, ...body }).then((r) => r.body?.cancel(), ignore));
-    };
+    const post = (type: string, body: Record<string, unknown>): void => reports.post('/event', { sid, type, ...body });
+    // Buffered sizes are coalesced: one report queued at a time, with the size when it goes out.
     let reported = 0;
     let stateQueued = false;
     const reportBuffered = (): void => {
       if (stateQueued || stream.bufferedBytes === reported) return;
       stateQueued = true;
-      chain = chain.then(() => {
+      reports.later(() => {
         stateQueued = false;
         reported = stream.bufferedBytes;
-        return ctrl('/event', { sid, type: 'buffered', bytes: reported }).then((r) => r.body?.cancel(), ignore);
+        return ctrl('/event', { sid, type: 'buffered', bytes: reported });
       });
     };
     void stream.closed.then((info) => post('closed', { reason: info.reason, error: info.error === undefined ? undefined : serializeError(info.error) }));
@@ -160,7 +195,13 @@ export function createBridge(ctrl: Ctrl): (request: Request, ...rest: unknown[])
     if (entry === undefined) served.set(key, (entry = build(match[1]!, match[2]!)));
     const serve = await entry;
     if (serve === undefined) return new Response('mount closed', { status: 404 });
-    return serve(request, ...rest);
+    const context = rest[1] as { waitUntil?: unknown } | undefined;
+    if (typeof context?.waitUntil === 'function') contexts.set(request, context as { waitUntil(promise: Promise<unknown>): void });
+    const response = await serve(request, ...rest);
+    // What the request flow reported before answering (onError for a refused authorize) reaches
+    // the test process before the answer reaches the client, as it does in process.
+    await reportsByRequest.get(request)?.sent();
+    return response;
   };
 }
 

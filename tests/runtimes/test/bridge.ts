@@ -346,6 +346,7 @@ export async function startRuntime(runtime: RuntimeName, options: RuntimeOptions
     const mf = new Miniflare({
       modules: true,
       scriptPath: script,
+      modulesRoot: outdir,
       host: '127.0.0.1',
       port: 0,
       compatibilityDate: '2026-07-30',

@@ -5,8 +5,14 @@ import { bridgeTarget, lazyRuntime } from './bridge.js';
 const deno = lazyRuntime('deno');
 afterAll(() => deno.stop());
 
-runConformance(bridgeTarget(deno.get, 'hono', '@sse/hono on Deno 2.9 (Deno.serve)', {}));
-runConformance(bridgeTarget(deno.get, 'fetch', 'createFetchHandler on Deno 2.9 (Deno.serve)', {}));
+const skip = {
+  // Measured: one 200,002-byte enqueue goes out as HTTP/1.1 chunks of 65,536, 65,536, 65,536 and
+  // 3,394 bytes. Events under 64 KiB arrive one per chunk; a larger one still arrives whole and in
+  // order, but spread over several chunks, which no sink can prevent.
+  'whole-events': "Deno.serve frames a body chunk over 64 KiB as several HTTP/1.1 chunks (the suite's 200 kB event)",
+};
+runConformance(bridgeTarget(deno.get, 'hono', '@sse/hono on Deno 2.9 (Deno.serve)', skip));
+runConformance(bridgeTarget(deno.get, 'fetch', 'createFetchHandler on Deno 2.9 (Deno.serve)', skip));
 
 it('the bridge is served by Deno itself', async () => {
   const { url } = await deno.get();
