@@ -265,8 +265,8 @@ const bridgeDir = join(here, '..', 'bridge');
 const modules = join(here, '..', 'node_modules');
 
 /** Bundles the runtime's entry with the workspace sources (the `@sse/source` condition) into one ES module. */
-async function bundle(runtime: RuntimeName, outdir: string): Promise<string> {
-  const entry = runtime === 'workerd' ? 'worker' : runtime;
+async function bundle(runtime: RuntimeName, outdir: string, script?: string): Promise<string> {
+  const entry = script ?? (runtime === 'workerd' ? 'worker' : runtime);
   const outfile = join(outdir, `${entry}.mjs`);
   await build({
     entryPoints: [join(bridgeDir, `${entry}.ts`)],
@@ -318,6 +318,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export interface RuntimeOptions {
   /** workerd compatibility flags (Miniflare). */
   compatibilityFlags?: string[];
+  /** Another entry of bridge/ than the runtime's own (a script that needs no control server). */
+  script?: string;
 }
 
 /** One runtime serving the bridge: its base URL, and how to stop it. */
@@ -336,7 +338,7 @@ export async function startRuntime(runtime: RuntimeName, options: RuntimeOptions
   const control = new Control();
   const ctrl = await control.listen();
   const outdir = mkdtempSync(join(tmpdir(), `sse-${runtime}-`));
-  const script = await bundle(runtime, outdir);
+  const script = await bundle(runtime, outdir, options.script);
   const cleanup = async (): Promise<void> => {
     await control.close();
     rmSync(outdir, { recursive: true, force: true });
