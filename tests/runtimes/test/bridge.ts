@@ -61,7 +61,12 @@ class RemoteStream {
     write: (command: Command) => void,
   ) {
     this.#write = write;
-    this.#check = createEventStream(discardSink(), { keepAlive: false, maxEventBytes: options.maxEventBytes, serialize: options.serialize });
+    const { maxEventBytes, serialize } = options;
+    this.#check = createEventStream(discardSink(), {
+      keepAlive: false,
+      ...(maxEventBytes === undefined ? {} : { maxEventBytes }),
+      ...(serialize === undefined ? {} : { serialize }),
+    });
   }
 
   get signal(): AbortSignal {
@@ -359,7 +364,7 @@ export async function startRuntime(runtime: RuntimeName, options: RuntimeOptions
     return { name: runtime, url, control, stop: async () => { await mf.dispose(); await cleanup(); } };
   }
   const [command, args] = runtime === 'bun' ? [BUN, [script]] : [DENO, ['run', '--allow-net', '--allow-env', '--no-prompt', script]];
-  const child = spawn(command, args, { env: { ...process.env, SSE_BRIDGE_CTRL: ctrl, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env: { ...process.env, SSE_BRIDGE_CTRL: ctrl, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const port = await listening(child, runtime);
     return { name: runtime, url: `http://127.0.0.1:${port}`, control, stop: async () => { await stopChild(child); await cleanup(); } };
