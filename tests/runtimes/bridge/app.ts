@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { sse } from '@sse/hono';
 import { createFetchHandler, SseError, type EventStream, type ServeOptions, type StreamEvent } from '@sse/core';
+import { fetchServerInfo } from '@sse/core/adapter';
 
 /** The keys of the core's internal protocol (registered symbols: any copy of the core shares them). */
 const kWriteFrame = Symbol.for('@sse/core.internals/1.writeFrame');
@@ -188,6 +189,8 @@ export function createBridge(ctrl: Ctrl): (request: Request, ...rest: unknown[])
     const { pathname } = new URL(request.url);
     // Which runtime answers, so that a test can check it is not talking to something else.
     if (pathname === '/runtime') return new Response(typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent);
+    // The client address the core reads from the server's second argument (empty on Workers).
+    if (pathname === '/client-address') return new Response(fetchServerInfo(request, rest[0]).clientAddress ?? '');
     const match = /^\/(hono|fetch)\/m\/(\d+)/.exec(pathname);
     if (match === null) return new Response('no such mount', { status: 404 });
     const key = `${match[1]}/${match[2]}`;

@@ -12,3 +12,8 @@ it('the bridge is served by Bun itself', async () => {
   const { url } = await bun.get();
   expect(await (await fetch(`${url}/runtime`)).text()).toMatch(/^Bun\/1\.4\./);
 });
+
+it('the core reads the client address from what Bun passes the fetch handler', async () => {
+  const { url } = await bun.get();
+  expect(await (await fetch(`${url}/client-address`)).text()).toBe('127.0.0.1');
+});

@@ -22,3 +22,8 @@ it('the bridge is served by Deno itself', async () => {
   const { url } = await deno.get();
   expect(await (await fetch(`${url}/runtime`)).text()).toMatch(/^Deno\/2\.9\./);
 });
+
+it('the core reads the client address from what Deno passes the fetch handler', async () => {
+  const { url } = await deno.get();
+  expect(await (await fetch(`${url}/client-address`)).text()).toBe('127.0.0.1');
+});
