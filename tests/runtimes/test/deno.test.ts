@@ -13,7 +13,8 @@ const skip = {
   // Seen in about one run in four through the bridge (never on Bun or workerd): the queue drained
   // between two overflows and each was announced, two sse-gap events where the case expects one.
   // The same flood produced in Deno itself (no bridge) made one episode in 8 runs of 8, so it is
-  // the bridge's producer, whose sends reach Deno in bursts.
+  // the bridge's producer, whose sends reach Deno in bursts. test/backpressure.test.ts runs
+  // these checks with the producer in Deno.
   'backpressure-drop-oldest': 'through the bridge the flood reaches Deno in bursts, and drops sometimes come in two episodes (two sse-gap events; in process, one)',
 };
 runConformance(bridgeTarget(deno.get, 'hono', '@sse/hono on Deno 2.9 (Deno.serve)', skip));

@@ -7,10 +7,11 @@ import { bridgeTarget, lazyRuntime } from './bridge.js';
 const workerd = lazyRuntime('workerd', { compatibilityFlags: ['enable_request_signal'] });
 afterAll(() => workerd.stop());
 
-// Measured: 48 MiB (and 24 MiB) went to a raw socket that never read while the stream's queue
-// stayed empty: workerd keeps pulling the body into buffers of its own, so `write()` never
-// reports backpressure and no slow-client policy gets to act.
-const BACKPRESSURE = 'workerd pulls a response body without backpressure from a client that stopped reading: the stream never sees it fill';
+// Through the bridge the case's producer runs here and cannot be held back: it is done with
+// 48 MiB while workerd, reading the bridge's sends more slowly than Bun or Deno, has taken only
+// part of them, and the case looks too early. test/backpressure.test.ts runs the same checks
+// with the producer in workerd, where both policies pass.
+const BACKPRESSURE = "through the bridge the producer outruns workerd's reading of its sends; test/backpressure.test.ts runs these checks with the producer in workerd";
 const skip = { 'backpressure-disconnect': BACKPRESSURE, 'backpressure-drop-oldest': BACKPRESSURE };
 runConformance(bridgeTarget(workerd.get, 'hono', '@sse/hono on workerd (Miniflare 4, enable_request_signal)', skip));
 runConformance(bridgeTarget(workerd.get, 'fetch', 'createFetchHandler on workerd (Miniflare 4, enable_request_signal)', skip));
