@@ -17,6 +17,7 @@ export {
 export { defaultHeaders } from './headers.js';
 export {
   createWebStreamSink,
+  fetchServerInfo,
   serveWebRequest,
   type ServeWebRequestInit,
   type WebRuntimeInfo,

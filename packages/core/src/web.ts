@@ -28,6 +28,45 @@ export interface WebRuntimeInfo {
   clientAddress?: string | undefined;
   /** Tears the connection down at once (see {@link WebStreamSinkOptions.abort}). */
   abort?: (() => void) | undefined;
+  /**
+   * Exempts the connection from the server's idle timeout, called once a stream opens (not for a
+   * rejection or a `HEAD`). On Bun: `server.timeout(request, 0)`, since `Bun.serve` cuts a
+   * connection idle for 10 s by default, before the first keep-alive.
+   */
+  keepOpen?: (() => void) | undefined;
+}
+
+/** The parts of Bun's `Server` (the second argument of `Bun.serve`'s `fetch`) this reads. */
+interface BunServerLike {
+  timeout(request: Request, seconds: number): void;
+  requestIP(request: Request): { address: string } | null;
+  upgrade(request: Request): boolean;
+}
+
+/** The part of Deno's `ServeHandlerInfo` (the second argument of `Deno.serve`'s handler) this reads. */
+interface DenoServeInfoLike {
+  remoteAddr: { hostname?: unknown };
+}
+
+function isBunServer(value: unknown): value is BunServerLike {
+  const server = value as Partial<BunServerLike> | null | undefined;
+  return typeof server?.timeout === 'function' && typeof server.requestIP === 'function' && typeof server.upgrade === 'function';
+}
+
+/**
+ * What the server tells a Fetch handler in its second argument: Bun's `Server` (the client's
+ * address, and a way out of the 10 s `idleTimeout`) or Deno's `ServeHandlerInfo` (the client's
+ * address). Anything else (a Workers `env`, `undefined`) tells nothing.
+ */
+export function fetchServerInfo(request: Request, server: unknown): WebRuntimeInfo {
+  if (isBunServer(server)) {
+    return {
+      clientAddress: server.requestIP(request)?.address,
+      keepOpen: () => server.timeout(request, 0),
+    };
+  }
+  const hostname = (server as Partial<DenoServeInfoLike> | null | undefined)?.remoteAddr?.hostname;
+  return typeof hostname === 'string' ? { clientAddress: hostname } : {};
 }
 
 /** A sink whose output is a `ReadableStream`, for Fetch-style runtimes (Hono, Bun, Deno, Workers). */
@@ -186,18 +225,22 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
   });
   if (rejected !== undefined) return rejected;
   if (sink === undefined) throw new SseError('ERR_SSE_INTERNAL', 'no sink was created');
+  runtime.keepOpen?.();
   const response = new Response(sink.readable, { status: sink.status, headers: sink.headers });
   handedOver = true;
   return response;
 }
 
 /**
- * A Fetch handler `(request) => Promise<Response>` for Bun, Deno, Cloudflare Workers and any
- * runtime with `Request`/`Response`: `Bun.serve({ fetch: createFetchHandler(handler) })`.
+ * A Fetch handler `(request, server?) => Promise<Response>` for Bun, Deno, Cloudflare Workers and
+ * any runtime with `Request`/`Response`: `Bun.serve({ fetch: createFetchHandler(handler) })`.
+ * The second argument, when the server passes one, is read by {@link fetchServerInfo}: on Bun an
+ * open stream is exempted from `idleTimeout`, and on Bun and Deno the client's address keys a
+ * registry's per-client cap.
  */
 export function createFetchHandler<E extends EventMap = EventMap>(
   handler: SseHandler<[Request], E>,
   options: ServeOptions<[Request]> = {},
-): (request: Request) => Promise<Response> {
-  return (request) => serveWebRequest<[Request], E>({ request, args: [request], handler, options });
+): (request: Request, server?: unknown) => Promise<Response> {
+  return (request, server) => serveWebRequest<[Request], E>({ request, args: [request], handler, options, runtime: fetchServerInfo(request, server) });
 }

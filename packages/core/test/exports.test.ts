@@ -49,6 +49,7 @@ describe('@sse/core entry points', () => {
       'createWebStreamSink',
       'decodeHeaderBytes',
       'defaultHeaders',
+      'fetchServerInfo',
       'readLastEventId',
       'requestFacts',
       'serveEventStream',

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createChannel, createFetchHandler, reject, stopReconnecting, SseError, type EventStream, type Rejection } from '../src/index.js';
-import { createWebStreamSink, createEventStream, requestFacts, serveEventStream, serveWebRequest } from '../src/adapter.js';
+import { createWebStreamSink, createEventStream, fetchServerInfo, requestFacts, serveEventStream, serveWebRequest } from '../src/adapter.js';
 import { parseChunks } from './parse.js';
 
 async function readEvents(response: Response, count: number) {
@@ -262,5 +262,44 @@ describe('serveWebRequest with a runtime that can cut connections', () => {
     expect(await response.text()).toBe(':\n\ndata: first\n\n'); // the comment at open, then the event
     expect(runtimeAbort).not.toHaveBeenCalled();
     expect(onError).toHaveBeenCalledTimes(1);
+  });
+});
+
+// The real servers are in tests/runtimes (test/idle.test.ts: a quiet stream outlives Bun's
+// idleTimeout); these are the shapes the second argument of a fetch handler takes.
+describe('fetchServerInfo', () => {
+  const request = new Request('http://localhost/sse');
+
+  it("reads Bun's Server: the client address, and keepOpen lifts the idle timeout of this request", () => {
+    const timeouts: Array<[Request, number]> = [];
+    const server = {
+      timeout: (r: Request, seconds: number) => void timeouts.push([r, seconds]),
+      requestIP: () => ({ address: '10.0.0.7', family: 'IPv4', port: 1234 }),
+      upgrade: () => false,
+    };
+    const info = fetchServerInfo(request, server);
+    expect(info.clientAddress).toBe('10.0.0.7');
+    expect(timeouts).toEqual([]);
+    info.keepOpen?.();
+    expect(timeouts).toEqual([[request, 0]]);
+  });
+
+  it("reads Deno's ServeHandlerInfo, and nothing from a Workers env or no argument", () => {
+    expect(fetchServerInfo(request, { remoteAddr: { transport: 'tcp', hostname: '127.0.0.1', port: 4 } })).toEqual({ clientAddress: '127.0.0.1' });
+    expect(fetchServerInfo(request, { KV: {}, timeout: 'not a server' })).toEqual({});
+    expect(fetchServerInfo(request, undefined)).toEqual({});
+  });
+
+  it('createFetchHandler lifts the idle timeout only for a stream that opens', async () => {
+    const timeouts: number[] = [];
+    const server = { timeout: (_: Request, seconds: number) => void timeouts.push(seconds), requestIP: () => null, upgrade: () => false };
+    const handler = createFetchHandler((stream) => stream.close(), { authorize: (r) => new URL(r.url).pathname !== '/refused' });
+    expect((await handler(new Request('http://localhost/refused'), server)).status).toBe(403);
+    expect((await handler(new Request('http://localhost/sse', { method: 'HEAD' }), server)).status).toBe(200);
+    expect(timeouts).toEqual([]);
+    const response = await handler(new Request('http://localhost/sse'), server);
+    expect(response.status).toBe(200);
+    expect(timeouts).toEqual([0]);
+    await response.body?.cancel();
   });
 });

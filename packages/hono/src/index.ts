@@ -1,5 +1,5 @@
 import type { Context, Env, Handler } from 'hono';
-import { serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
+import { fetchServerInfo, serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
 import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node/adapter';
 
@@ -14,7 +14,8 @@ export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
  * body is cancelled (whichever the runtime reports: `@hono/node-server`, Bun, Deno, Workers).
  * On `@hono/node-server`, a request pipelined behind an unfinished response waits for its turn
  * before anything runs, and a GET stream's client that half-closes its connection has left (see
- * `waitForTurn` and `closeOnClientFin` in `@sse/node`).
+ * `waitForTurn` and `closeOnClientFin` in `@sse/node`). On Bun and Deno, `c.env` is what the
+ * server passed (see `fetchServerInfo`): on Bun an open stream is exempted from `idleTimeout`.
  */
 export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
@@ -55,11 +56,12 @@ interface NodeServerEnv {
 /**
  * What `@hono/node-server` exposes in `c.env`: the client address, and Node's response, which is
  * destroyed to cut a slow client off (erroring the body instead would make the server log it and
- * write an error text into the stream).
+ * write an error text into the stream). On Bun and Deno, `c.env` is the server's second argument.
  */
 function runtimeInfo(c: Context): WebRuntimeInfo {
   const env = c.env as NodeServerEnv | undefined;
   const outgoing = env?.outgoing;
+  if (env?.incoming === undefined) return fetchServerInfo(c.req.raw, c.env);
   return {
     clientAddress: env?.incoming?.socket?.remoteAddress,
     abort: outgoing === undefined ? undefined : () => outgoing.destroy(),

@@ -1,0 +1,3 @@
+import { floodServer } from './flood.js';
+
+export default { fetch: (request: Request) => floodServer(request) };
