@@ -57,8 +57,8 @@ test('demo:cluster starts two Express instances sharing one chat through its own
       },
       { timeout: 90_000, interval: 100 }, // a hang guard: redis-server and two instances through tsx
     );
-    expect(output).toMatch(/^\[A\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
-    expect(output).toMatch(/^\[B\] Express demo listening on .* \(chat history in Redis at redis:\/\/127\.0\.0\.1:\d+\)$/m);
+    expect(output).toMatch(/^\[A\] Express demo listening on .* \(chat history in Redis at (redis:\/\/127\.0\.0\.1:\d+), rooms in Redis at \1\)$/m);
+    expect(output).toMatch(/^\[B\] Express demo listening on .* \(chat history in Redis at (redis:\/\/127\.0\.0\.1:\d+), rooms in Redis at \1\)$/m);
     expect(started.a).not.toBe(started.b);
 
     reader.current = await openEventStream(`http://127.0.0.1:${started.b}/chat`, { timeoutMs: STREAM_TIMEOUT_MS });
