@@ -1,0 +1,133 @@
+import { createTopicHub, type TopicEvent } from '@sse/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
+import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
+import { expectNoSilentGap, openTopicClient, publishRound, startTopicInstance, waitFor, type TopicClient } from './topic-support.js';
+
+// The same tests on one redis-server and on a 3-master Redis Cluster: one code path for both.
+let redis: RedisServer;
+let cluster: RedisCluster;
+const cleanups: (() => unknown)[] = [];
+let run = 0;
+
+beforeAll(async () => {
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+const targets: Array<[string, () => RedisTopicStoreOptions]> = [
+  ['one redis-server', () => ({ url: redis.url })],
+  ['a Redis Cluster', () => ({ nodes: [...cluster.seeds] })],
+];
+
+function store(base: RedisTopicStoreOptions, more: Partial<RedisTopicStoreOptions> = {}): RedisTopicStore {
+  const created = createRedisTopicStore({ prefix: `t${++run}:`, ...base, ...more });
+  cleanups.push(() => created.close());
+  return created;
+}
+
+function client(url: string, topics: readonly string[]): TopicClient {
+  const opened = openTopicClient(url, topics);
+  cleanups.push(() => opened.close());
+  return opened;
+}
+
+describe('createRedisTopicStore: options', () => {
+  it('needs exactly one of url and nodes, and a prefix without braces', () => {
+    expect(() => createRedisTopicStore({})).toThrow(expect.objectContaining({ code: 'ERR_SSE_OPTION' }));
+    expect(() => createRedisTopicStore({ url: 'redis://127.0.0.1:1', nodes: ['127.0.0.1:2'] })).toThrow(/exactly one of url/);
+    expect(() => createRedisTopicStore({ url: 'redis://127.0.0.1:1', prefix: 'a{b}' })).toThrow(/prefix/);
+    expect(() => createRedisTopicStore({ url: 'redis://127.0.0.1:1', historyLimit: -1 })).toThrow(/historyLimit/);
+    expect(() => createRedisTopicStore({ nodes: ['nope'] })).toThrow(/host:port/);
+  });
+});
+
+describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
+  it('publishes with epoch and offset, delivers to listeners once in order, and reads history back', async () => {
+    const base = target();
+    const a = store(base);
+    const prefix = `t${run}:`;
+    const b = store(base, { prefix });
+    const got: TopicEvent[] = [];
+    const stop = b.listen('room:{1}', (event) => got.push(event));
+    const head = await b.since('room:{1}');
+    expect(head).toMatchObject({ status: 'ok', offset: 0, events: [] });
+    // Two instances agree on the epoch of a topic nobody published to yet.
+    expect((await a.since('room:{1}')).epoch).toBe(head.epoch);
+    const first = await a.publish('room:{1}', { data: '1' });
+    const second = await a.publish('room:{1}', { event: 'edit', data: '{"x":2}' });
+    expect(first).toMatchObject({ topic: 'room:{1}', epoch: head.epoch, offset: 1, data: '1' });
+    expect(second).toMatchObject({ offset: 2, event: 'edit' });
+    expect(second.order).toBeGreaterThan(first.order);
+    await waitFor(() => got.length === 2, 'two live events');
+    expect(got.map((event) => [event.offset, event.event, event.data])).toEqual([
+      [1, undefined, '1'],
+      [2, 'edit', '{"x":2}'],
+    ]);
+    const history = await b.since('room:{1}', 0);
+    expect(history.status).toBe('ok');
+    expect(history.status === 'ok' && history.events.map((event) => event.offset)).toEqual([1, 2]);
+    expect(await b.since('room:{1}', 2)).toMatchObject({ status: 'ok', offset: 2, events: [] });
+    stop();
+    expect(b.stats.topics).toBe(0);
+  });
+
+  it('reports trimmed when the history no longer reaches the offset', async () => {
+    const one = store(target(), { historyLimit: 3 });
+    for (let i = 1; i <= 5; i++) await one.publish('news', { data: String(i) });
+    expect(await one.since('news', 1)).toMatchObject({ status: 'trimmed', offset: 5 });
+    const kept = await one.since('news', 2);
+    expect(kept.status === 'ok' && kept.events.map((event) => event.data)).toEqual(['3', '4', '5']);
+  });
+
+  it('a multi-topic stream resumes exactly from its Last-Event-ID on a second instance', async () => {
+    const base = { ...target(), prefix: `t${++run}:` };
+    const a = await startTopicInstance(base);
+    const b = await startTopicInstance(base);
+    cleanups.push(() => a.close(), () => b.close());
+    const topics = ['user:1', 'room:a', 'room:b', 'doc:{x}'];
+    const published = new Map<string, number[]>();
+    const counter = { next: 0 };
+    const onA = client(a.url, topics);
+    await waitFor(() => a.subscribed() === 1, 'the stream on A');
+    await publishRound(b.hub, topics, published, counter, 3);
+    await waitFor(() => topics.every((topic) => onA.last(topic) === published.get(topic)!.at(-1)), 'live events on A');
+    const lastEventId = onA.lastEventId();
+    onA.close();
+    await publishRound(a.hub, topics, published, counter, 2);
+    // A client that comes back on B with A's last id (a real EventSource sends it as Last-Event-ID).
+    const resumed = await fetch(`${b.url}/events?topics=${topics.join(',')}`, { headers: { 'last-event-id': String(lastEventId ?? '') } });
+    expect(lastEventId).toBeTypeOf('string');
+    const reader = resumed.body!.getReader();
+    let text = '';
+    const want = topics.length * 2;
+    while ((text.match(/^data:/gm) ?? []).length < want) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const replayed = [...text.matchAll(/^data: (.*)$/gm)].map((match) => JSON.parse(match[1]!) as { topic: string; data: number });
+    expect(replayed.map((event) => event.data)).toEqual(Array.from({ length: want }, (_, i) => 12 + i));
+    expect(text).not.toContain('sse-gap');
+  });
+
+  it('live stream through two hubs: every client sees every event once, in order', async () => {
+    const base = { ...target(), prefix: `t${++run}:` };
+    const a = await startTopicInstance(base);
+    const b = await startTopicInstance(base);
+    cleanups.push(() => a.close(), () => b.close());
+    const topics = ['t1', 't2', 't3'];
+    const clients = [client(a.url, topics), client(b.url, topics.slice(1))];
+    await waitFor(() => a.subscribed() === 1 && b.subscribed() === 1, 'both streams subscribed');
+    const published = new Map<string, number[]>();
+    await publishRound(a.hub, topics, published, { next: 0 }, 20);
+    await waitFor(() => clients[0]!.last('t3') === published.get('t3')!.at(-1) && clients[1]!.last('t3') === published.get('t3')!.at(-1), 'every event');
+    expect(clients[0]!.seen).toEqual(published);
+    expect(clients[1]!.seen).toEqual(new Map([...published].slice(1)));
+    expectNoSilentGap(clients[1]!, new Map([...published].slice(1)));
+  });
+});
