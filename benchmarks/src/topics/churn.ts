@@ -41,7 +41,7 @@ const store: typeof memory = {
       unlisten();
     };
   },
-  close: () => memory.close(),
+  close: () => memory.close?.(),
 };
 const hub = createTopicHub({ store });
 const counter = { writes: 0, bytes: 0 };
