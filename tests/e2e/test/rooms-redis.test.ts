@@ -2,7 +2,7 @@
 // one Redis Cluster (REDIS_CLUSTER_NODES, the Redis topic store of @sse/redis), and one Redis
 // (REDIS_URL). A message posted to a room on one instance reaches that room's streams on every
 // instance; a page resumes exactly after the restart of its instance.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '@sse/redis/testing';
 import { openEventStream, type EventStreamClient } from '@sse/conformance';
@@ -168,4 +168,23 @@ describe('the rooms on one Redis (REDIS_URL)', () => {
     expect(received(resumed)).toEqual([`${room}|missed 1`, `${room}|missed 2`, `${room}|live`]);
     expect(resumed.events.some((e) => e.event === 'sse-gap')).toBe(false);
   });
+
+  // Last: it stops Redis for a moment.
+  test('while Redis is down, POST /rooms/:room/messages answers 503 and says why; it works again once Redis is back', async () => {
+    const [express] = apps as [RunningApp, RunningApp];
+    const room = uniqueRoom('down');
+    const post = (text: string): Promise<Response> =>
+      fetch(`${express.url}/rooms/${room}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+    await redis.kill();
+    try {
+      const refused = await post('while down');
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('2');
+      expect(await refused.json()).toEqual({ error: 'the rooms cannot be reached right now; send it again in a moment' });
+    } finally {
+      await redis.restart();
+    }
+    // The store reconnects by itself: a bounded wait for it, then a post goes through.
+    await vi.waitFor(async () => expect((await post('back')).status).toBe(201), { timeout: 30_000, interval: 250 });
+  }, 60_000);
 });
