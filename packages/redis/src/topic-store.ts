@@ -14,6 +14,12 @@ const MAX_PENDING = 10_000;
 const SYNC_RETRY_MS = 250;
 /** How often a Cluster's slot map is read again (a failover moves slots without telling subscribers). */
 const SLOTS_REFRESH_MS = 1000;
+/**
+ * A listener's own history reads may take this many command timeouts: after a reconnect every
+ * listened topic is read at once (10,000 topics take a few seconds), and a read given up and
+ * sent again would only add to the queue it waits in.
+ */
+const SYNC_TIMEOUT_FACTOR = 10;
 
 /** Options of {@link createRedisTopicStore}: exactly one of `url` and `nodes`. */
 export interface RedisTopicStoreOptions {
@@ -135,6 +141,8 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   readonly #byChannel = new Map<string, ListenedTopic>();
   readonly #bySlot = new Map<number, Set<ListenedTopic>>();
   readonly #subscribers = new Map<string, Subscriber>();
+  /** Keeps the epoch of listened topics alive while nothing is published to them. */
+  readonly #touch: ReturnType<typeof setInterval>;
   #closed = false;
 
   constructor(options: RedisTopicStoreOptions) {
@@ -191,6 +199,12 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     commands.defineCommand('sseTopicSince', { numberOfKeys: 2, lua: TOPIC_SINCE_SCRIPT });
     commands.defineCommand('sseTopicBump', { numberOfKeys: 1, lua: TOPIC_BUMP_SCRIPT });
     this.#commands = commands as Commands;
+    // A listened topic that stays quiet longer than its meta TTL would start a new epoch on its
+    // next publish, and every client would be told of a reset for nothing.
+    this.#touch = setInterval(() => {
+      for (const topic of this.#topics.values()) this.#commands.pexpire(topic.keys.meta, this.#metaTtlMs).catch(noop);
+    }, Math.max(50, Math.floor(this.#metaTtlMs / 3)));
+    this.#touch.unref();
   }
 
   get stats(): RedisTopicStoreStats {
@@ -245,6 +259,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#touch);
     for (const topic of this.#topics.values()) topic.stopped = true;
     this.#topics.clear();
     this.#byChannel.clear();
@@ -257,11 +272,12 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   }
 
   /** A command with its deadline, its failure as a typed error. */
-  async #send<T>(topic: string, what: string, send: () => Promise<T>): Promise<T> {
+  async #send<T>(topic: string, what: string, send: () => Promise<T>, timeoutMs = this.#timeout.timeoutMs): Promise<T> {
     if (this.#closed) throw new SseError('ERR_SSE_REDIS_CLOSED', `the Redis topic store was closed; cannot run a ${what} of topic "${topic}"`);
     try {
       return await this.#timeout.run(send, {
-        timeoutError: () => new SseRedisUnavailableError(`topic:${topic}`, 'timeout', `Redis did not answer a ${what} within ${this.#timeout.timeoutMs} ms: frozen, overloaded or unreachable`),
+        timeoutMs,
+        timeoutError: () => new SseRedisUnavailableError(`topic:${topic}`, 'timeout', `Redis did not answer a ${what} within ${timeoutMs} ms: frozen, overloaded or unreachable`),
       });
     } catch (error) {
       if (error instanceof SseError) throw error;
@@ -465,7 +481,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     if (topic.epoch === undefined) {
       const [epoch, head] = await this.#send(topic.name, 'history read', () =>
         this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, '', this.#maxAgeMs, '', 0),
-      );
+      this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR);
       if (topic.epoch === undefined) {
         topic.epoch = epoch;
         topic.offset = head;
@@ -476,7 +492,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     const from = topic.offset;
     const [epoch, head, uids = [], entries = []] = await this.#send(topic.name, 'history read', () =>
       this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW),
-    );
+    this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR);
     if (topic.stopped || topic.epoch !== known || topic.offset !== from) return;
     if (epoch !== known) {
       // A new history (Redis lost its data, the topic expired, another instance started a new

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 
 describe('@sse/redis entry points', () => {
-  it('@sse/redis: the store and its error', async () => {
-    expect(Object.keys(await import('@sse/redis')).sort()).toEqual(['SseRedisUnavailableError', 'createRedisStore']);
+  it('@sse/redis: the channel store, the topic store and their error', async () => {
+    expect(Object.keys(await import('@sse/redis')).sort()).toEqual(['SseRedisUnavailableError', 'createRedisStore', 'createRedisTopicStore']);
   });
 
   it('@sse/redis/testing: a throwaway redis-server and Redis Cluster for tests', async () => {

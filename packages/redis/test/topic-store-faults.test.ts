@@ -1,0 +1,174 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRedisCluster, startRedisServer } from '../src/testing.js';
+import { expectNoSilentGap, openTopicClient, published, publishRound, startCuttableProxy, startTopicInstance, waitFor, type Published, type TopicClient, type TopicInstance } from './topic-support.js';
+
+// Faults between the instances and Redis, with real EventSource clients on the instance that
+// serves them. After each fault, every client either gets every event it missed, in order and
+// once, or an `sse-gap` for the topics concerned: never a silent hole.
+const cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const TOPICS = ['user:1', 'room:a', 'room:b', 'doc:x', 'feed:7', 'feed:8'];
+
+async function instance(options: Parameters<typeof startTopicInstance>[0]): Promise<TopicInstance> {
+  const started = await startTopicInstance(options);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+function client(url: string): TopicClient {
+  const opened = openTopicClient(url, TOPICS);
+  cleanups.push(() => opened.close());
+  return opened;
+}
+
+/** Publishes rounds until the client has the last acknowledged value of every topic. */
+async function settle(publisher: TopicInstance, watcher: TopicClient, log: Published): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await publishRound(publisher.hub, TOPICS, log);
+    const caughtUp = (): boolean => TOPICS.every((topic) => log.acked.get(topic)?.at(-1) === undefined || watcher.last(topic) === log.acked.get(topic)!.at(-1));
+    try {
+      await waitFor(caughtUp, 'the client to catch up', 2000);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}
+
+/** Keeps publishing one round after another until `stop` resolves. */
+async function publishDuring(publisher: TopicInstance, log: Published, fault: Promise<unknown>): Promise<void> {
+  let done = false;
+  const ended = fault.finally(() => (done = true));
+  while (!done) await publishRound(publisher.hub, TOPICS, log);
+  await ended;
+}
+
+describe('Redis topic store under faults', () => {
+  it('a Cluster failover of the master of a topic: missed events are filled in, or reported', async () => {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    const base = { nodes: [...cluster.seeds], prefix: 'f1:' };
+    const publisher = await instance(base);
+    const serving = await instance(base);
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 3);
+    const master = await cluster.nodeForKey('f1:{room:a}');
+    const onMaster = new Set<string>();
+    for (const topic of TOPICS) if ((await cluster.nodeForKey(`f1:{${topic}}`)).port === master.port) onMaster.add(topic);
+    await publishDuring(publisher, log, cluster.failover(master));
+    await settle(publisher, watcher, log);
+    const gaps = expectNoSilentGap(watcher, log);
+    // Only topics of the failed master may have lost anything (acknowledged writes not yet replicated).
+    for (const topic of gaps.keys()) expect(onMaster.has(topic), `${topic} reported a gap: ${gaps.get(topic)!.join()}`).toBe(true);
+  });
+
+  it('Redis restarted empty: every topic reports a reset, then goes on live', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const base = { url: redis.url, prefix: 'f2:' };
+    const publisher = await instance(base);
+    const serving = await instance(base);
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 3);
+    await waitFor(() => TOPICS.every((topic) => watcher.last(topic) === log.acked.get(topic)!.at(-1)), 'the first rounds');
+    await redis.kill();
+    await redis.restart(); // no persistence: every key is gone
+    await settle(publisher, watcher, log);
+    const gaps = expectNoSilentGap(watcher, log);
+    for (const topic of TOPICS) expect(gaps.get(topic), topic).toContain('reset');
+    // The client's live position holds: a reconnect resumes without a new gap.
+    const before = TOPICS.map((topic) => watcher.seen.get(topic)!.length);
+    serving.cutClients();
+    await waitFor(() => watcher.opens() === 2, 'the client to reconnect');
+    await settle(publisher, watcher, log);
+    expectNoSilentGap(watcher, log);
+    TOPICS.forEach((topic, i) => expect(watcher.seen.get(topic)!.slice(before[i]).filter((item) => typeof item === 'string'), topic).toEqual([]));
+  });
+
+  it('the link to Redis cut for seconds: the serving instance catches every topic up from history', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const proxy = await startCuttableProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    // History enough for the whole cut: what the test checks is that it is read, not trimmed.
+    const publisher = await instance({ url: redis.url, prefix: 'f3:', historyLimit: 100_000 });
+    const serving = await instance({ url: proxy.url, prefix: 'f3:', historyLimit: 100_000 });
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 2);
+    proxy.cut();
+    await publishDuring(publisher, log, new Promise((resolve) => setTimeout(resolve, 2000)));
+    proxy.restore();
+    await settle(publisher, watcher, log);
+    // Everything was in history: no gap at all, every event once, in order.
+    expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
+    for (const topic of TOPICS) expect(watcher.seen.get(topic)).toEqual(log.acked.get(topic));
+  });
+
+  it('CLIENT KILL of every pub/sub connection of a Cluster: the same, with no gap', async () => {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    const base = { nodes: [...cluster.seeds], prefix: 'f4:' };
+    const publisher = await instance(base);
+    const serving = await instance(base);
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 2);
+    const kill = async (): Promise<void> => {
+      for (const node of await cluster.masters()) {
+        const admin = new Redis(node.port, '127.0.0.1');
+        await admin.client('KILL', 'TYPE', 'pubsub');
+        admin.disconnect();
+      }
+    };
+    await publishDuring(publisher, log, kill());
+    await publishRound(publisher.hub, TOPICS, log, 2);
+    await settle(publisher, watcher, log);
+    expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
+    for (const topic of TOPICS) expect(watcher.seen.get(topic)).toEqual(log.acked.get(topic));
+  });
+
+  it('acknowledged writes lost under the same epoch (an async failover): the offsets handed out again read as a reset, never as events seen', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const base = { url: redis.url, prefix: 'f5:' };
+    const publisher = await instance(base);
+    const serving = await instance(base);
+    const watcher = client(serving.url);
+    await waitFor(() => serving.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(publisher.hub, TOPICS, log, 5);
+    await waitFor(() => TOPICS.every((topic) => watcher.last(topic) === log.acked.get(topic)!.at(-1)), 'the first rounds');
+    const lastEventId = watcher.lastEventId();
+    // What a promoted replica that had not received the last two writes of room:a holds: offsets 1 to 3, the same epoch.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    cleanups.push(() => admin.disconnect());
+    const kept = (await admin.xrange('f5:{room:a}:s', '-', '3-0')) as Array<[string, string[]]>;
+    await admin.del('f5:{room:a}:s');
+    for (const [id, fields] of kept) await admin.xadd('f5:{room:a}:s', id, ...fields);
+    await admin.hset('f5:{room:a}:m', 'o', '3');
+    await publishRound(publisher.hub, TOPICS, log, 3);
+    await settle(publisher, watcher, log);
+    const gaps = expectNoSilentGap(watcher, log);
+    expect([...gaps]).toEqual([['room:a', ['reset']]]);
+    // A client still holding the old position (offset 5 of the old epoch) is told of the reset too.
+    const resumed = await fetch(`${serving.url}/events?topics=room:a`, { headers: { 'last-event-id': lastEventId! } });
+    const reader = resumed.body!.getReader();
+    let text = '';
+    while (!text.includes('sse-gap')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(/"reason":"reset"/);
+  });
+});

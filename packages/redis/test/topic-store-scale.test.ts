@@ -1,0 +1,112 @@
+import type { TopicEvent } from '@sse/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
+import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
+import { waitFor } from './topic-support.js';
+
+
+// What one instance costs Redis and the network: its connections do not grow with its topics,
+// and it reads only the traffic of the topics it listens to.
+let redis: RedisServer;
+let cluster: RedisCluster;
+const cleanups: (() => unknown)[] = [];
+let run = 0;
+
+beforeAll(async () => {
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+const targets: Array<[string, () => RedisTopicStoreOptions]> = [
+  ['one redis-server', () => ({ url: redis.url })],
+  ['a Redis Cluster', () => ({ nodes: [...cluster.seeds] })],
+];
+
+function store(options: RedisTopicStoreOptions): RedisTopicStore {
+  const created = createRedisTopicStore(options);
+  cleanups.push(() => created.close());
+  return created;
+}
+
+/** Listens to every topic; resolves once a probe event published to each of `probes` came through. */
+async function listenAll(listening: RedisTopicStore, publisher: RedisTopicStore, topics: readonly string[], probes: readonly string[]): Promise<void> {
+  const got = new Set<string>();
+  for (const topic of topics) listening.listen(topic, (event: TopicEvent) => got.add(event.topic));
+  // A probe published before the listener read its topic's head is rightly not delivered: probe again until each came.
+  const deadline = Date.now() + 60_000;
+  while (!probes.every((topic) => got.has(topic))) {
+    if (Date.now() > deadline) throw new Error(`probes never came through: ${probes.filter((topic) => !got.has(topic)).join(', ')}`);
+    for (const topic of probes) if (!got.has(topic)) await publisher.publish(topic, { data: '0' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Ten topics whose slots cover every master of the cluster (so both stores need every subscriber). */
+async function spreadTopics(prefix: string, count: number): Promise<string[]> {
+  const masters = new Set((await cluster.masters()).map((node) => node.port));
+  const covered = new Set<number>();
+  const topics: string[] = [];
+  for (let i = 0; topics.length < count || covered.size < masters.size; i++) {
+    const topic = `few:${i}`;
+    const port = (await cluster.nodeForKey(`${prefix}{${topic}}`)).port;
+    if (topics.length < count - (masters.size - covered.size) || !covered.has(port)) {
+      topics.push(topic);
+      covered.add(port);
+    }
+  }
+  return topics;
+}
+
+describe.each(targets)('createRedisTopicStore on %s: cost per instance', (name, target) => {
+  it('holds the same number of connections for 10 topics as for 10,000', async () => {
+    const prefix = `s${++run}:`;
+    const base = { ...target(), prefix };
+    const publisher = store(base);
+    const few = name === 'a Redis Cluster' ? await spreadTopics(prefix, 10) : Array.from({ length: 10 }, (_, i) => `few:${i}`);
+    const many = Array.from({ length: 10_000 }, (_, i) => `many:${i}`);
+    const small = store(base);
+    const large = store(base);
+    await listenAll(small, publisher, few, few);
+    await listenAll(large, publisher, many, [...few.map((_, i) => `many:${i * 997}`)]);
+    expect(small.stats.topics).toBe(10);
+    expect(large.stats.topics).toBe(10_000);
+    expect(small.stats.connections).toBeGreaterThan(0);
+    // A connection ioredis opens for a moment (its first contact with a seed) may still be closing: wait it out.
+    await waitFor(() => large.stats.connections === small.stats.connections, `equal connections: ${JSON.stringify([small.stats, large.stats])}`, 10_000).catch(() => {});
+    expect(large.stats.connections, JSON.stringify([small.stats, large.stats])).toBe(small.stats.connections);
+    // One for commands and one subscriber per master (one node: one of each).
+    expect(large.stats.connections).toBeLessThanOrEqual(name === 'a Redis Cluster' ? 6 : 2);
+    if (process.env.SSE_PRINT_STATS) console.log(name, small.stats, large.stats);
+  });
+
+  it("reads none of another instance's traffic: two stores on disjoint topics", async () => {
+    const base = { ...target(), prefix: `s${++run}:` };
+    const a = store(base);
+    const b = store(base);
+    const ours = Array.from({ length: 8 }, (_, i) => `a:${i}`);
+    const theirs = Array.from({ length: 8 }, (_, i) => `b:${i}`);
+    await listenAll(a, a, ours, ours);
+    await listenAll(b, b, theirs, theirs);
+    const data = JSON.stringify('x'.repeat(1024));
+    const aBefore = a.stats.bytesRead;
+    const bBefore = b.stats.bytesRead;
+    let delivered = 0;
+    for (const topic of ours) a.listen(topic, () => delivered++);
+    for (let i = 0; i < 40; i++) await Promise.all(ours.map((topic) => a.publish(topic, { data })));
+    await waitFor(() => delivered === 40 * ours.length, 'every event on A');
+    const aRead = a.stats.bytesRead - aBefore;
+    const bRead = b.stats.bytesRead - bBefore;
+    // A read each event at least twice (its publish reply is small; the live event carries the data).
+    expect(aRead).toBeGreaterThan(40 * ours.length * 1024);
+    // B listens to other topics of the same masters: nothing of A's 320 KiB reached its sockets.
+    expect(bRead).toBeLessThan(4096);
+    if (process.env.SSE_PRINT_STATS) console.log(name, { aRead, bRead });
+  });
+});
