@@ -6,4 +6,4 @@ export type { PrivateEvents, PrivateRequest } from './private.js';
 export type { JsonReply } from './messages.js';
 export type { PageAsset } from './page.js';
 export type { ClosableServer } from './shutdown.js';
-export { MAX_ROOMS_PER_STREAM, ROOM_NAME, ROOMS_REDIS_PREFIX, type RoomEventData, type RoomMessage, type RoomStreamEvents, type RoomTopics } from './rooms.js';
+export { MAX_ROOMS_PER_STREAM, ROOM_NAME, type RoomEventData, type RoomMessage, type RoomStreamEvents, type RoomTopics } from './rooms.js';
