@@ -188,15 +188,24 @@ if (fanout.length > 0) {
     '',
     'One stream per topic on each instance; the first instance publishes, spread over every topic (256 in flight).',
     '',
-    '| topics | events/s (on both instances) | join every topic | Redis connections, A / B | after the burst, A / B | bytes read from Redis per event, A / B |',
+    '| topics | events/s (on both instances) | join every topic | Redis connections, A / B (every round) | after the burst, A / B | bytes read from Redis per event, A / B |',
     '|---:|---:|---:|---:|---:|---:|',
   );
   for (const topics of [10, 10_000]) {
     const samples = fanout.filter((s) => s.topics === topics);
     const perInstance = (pick: (instance: FanoutSample['instances'][number]) => number): string =>
       [0, 1].map((i) => n(med(samples, (s) => pick(s.instances[i]!)))).join(' / ');
+    // Connections are a count, not a speed: every round's, lowest to highest, rather than a median.
+    const range = (pick: (instance: FanoutSample['instances'][number]) => number): string =>
+      [0, 1]
+        .map((i) => {
+          const values = samples.map((s) => pick(s.instances[i]!));
+          const [low, high] = [Math.min(...values), Math.max(...values)];
+          return low === high ? String(low) : `${low}–${high}`;
+        })
+        .join(' / ');
     lines.push(
-      `| ${n(topics)} | ${n(med(samples, (s) => s.eventsPerSecond))} | ${n(med(samples, (s) => s.subscribeMs))} ms | ${perInstance((i) => i.connections)} | ${perInstance((i) => i.connectionsAfter)} | ${perInstance((i) => i.bytesReadPerEvent)} |`,
+      `| ${n(topics)} | ${n(med(samples, (s) => s.eventsPerSecond))} | ${n(med(samples, (s) => s.subscribeMs))} ms | ${range((i) => i.connections)} | ${range((i) => i.connectionsAfter)} | ${perInstance((i) => i.bytesReadPerEvent)} |`,
     );
   }
   lines.push('');
