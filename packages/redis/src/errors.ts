@@ -14,17 +14,18 @@ import { SseError } from '@sse/core';
 export type SseRedisUnavailableReason = 'offline' | 'timeout' | 'overloaded' | 'disconnected';
 
 /**
- * Thrown (as a rejection) by `publish`, `since` and `recent` when Redis cannot serve them now:
+ * Thrown (as a rejection) by `publish`, `since` and `recent` (and the topic store's `publish` and `since`) when Redis cannot serve them now:
  * see {@link SseRedisUnavailableReason}. The store reconnects by itself; retry later (or answer 503).
  */
 export class SseRedisUnavailableError extends SseError {
   readonly reason: SseRedisUnavailableReason;
 
-  constructor(stream: string, reason: SseRedisUnavailableReason, detail: string, options?: { cause?: unknown }) {
+  /** `name` is the channel store's stream key, or the topic (`options.topic: true`) of a topic store. */
+  constructor(name: string, reason: SseRedisUnavailableReason, detail: string, options?: { cause?: unknown; topic?: boolean }) {
     super(
       'ERR_SSE_REDIS_UNAVAILABLE',
-      `Redis is unavailable for stream "${stream}" (${detail}); the store reconnects by itself, retry later`,
-      options,
+      `Redis is unavailable for ${options?.topic === true ? 'topic' : 'stream'} "${name}" (${detail}); the store reconnects by itself, retry later`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.reason = reason;
   }

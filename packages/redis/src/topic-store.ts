@@ -69,8 +69,8 @@ export interface RedisTopicStore extends TopicStore {
 
 type Commands = (Redis | Cluster) & {
   sseTopicPublish(...args: Array<string | number>): Promise<[string, number, string]>;
-  sseTopicSince(...args: Array<string | number>): Promise<[string, number, string[]?, Entry[]?]>;
-  sseTopicBump(meta: string, old: string, next: string): Promise<string | null>;
+  sseTopicSince(...args: Array<string | number>): Promise<[string, number, string[]?, Entry[]?, number?]>;
+  sseTopicBump(meta: string, old: string, next: string, base: number): Promise<string | null>;
 };
 
 type Entry = [id: string, fields: string[]];
@@ -94,7 +94,7 @@ interface ListenedTopic {
   /** The last offset delivered (or the head when listening started). */
   offset: number;
   /** Publish ids of the last offsets delivered, to tell a repeat from a reused offset. */
-  readonly uids: Map<number, string>;
+  uids: Map<number, string>;
   /** The subscriber connection it is assigned to (`host:port`), and whether its `SSUBSCRIBE` was answered there. */
   node: string | undefined;
   subscribed: boolean;
@@ -277,14 +277,14 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     try {
       return await this.#timeout.run(send, {
         timeoutMs,
-        timeoutError: () => new SseRedisUnavailableError(`topic:${topic}`, 'timeout', `Redis did not answer a ${what} within ${timeoutMs} ms: frozen, overloaded or unreachable`),
+        timeoutError: () => new SseRedisUnavailableError(topic, 'timeout', `Redis did not answer a ${what} within ${timeoutMs} ms: frozen, overloaded or unreachable`, { topic: true }),
       });
     } catch (error) {
       if (error instanceof SseError) throw error;
       if ((error as { name?: unknown } | null)?.name === 'ReplyError' && !/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN)/.test(describe(error))) {
         throw new SseError('ERR_SSE_REDIS', `Redis refused a ${what} of topic "${topic}": ${describe(error)}`, { cause: error });
       }
-      throw new SseRedisUnavailableError(`topic:${topic}`, 'disconnected', `${what}: ${describe(error)}`, { cause: error });
+      throw new SseRedisUnavailableError(topic, 'disconnected', `${what}: ${describe(error)}`, { cause: error, topic: true });
     }
   }
 
@@ -399,7 +399,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
         },
         (error: unknown) => {
           if (this.#closed || this.#subscribers.get(subscriber.node) !== subscriber) return;
-          this.#onError(new SseRedisUnavailableError(`topic:${list[0]!.name}`, 'disconnected', `SSUBSCRIBE on ${subscriber.node}: ${describe(error)}`, { cause: error }));
+          this.#onError(new SseRedisUnavailableError(list[0]!.name, 'disconnected', `SSUBSCRIBE on ${subscriber.node}: ${describe(error)}`, { cause: error, topic: true }));
           // MOVED: the slot map is stale. Anything else: the connection drops, and `ready` subscribes again.
           if (this.#cluster !== undefined) this.#cluster.refreshSlotsCache();
           else if (subscriber.redis.status === 'ready') setTimeout(() => this.#subscribe(subscriber, list.filter((topic) => !topic.stopped && !topic.subscribed)), SYNC_RETRY_MS).unref();
@@ -490,17 +490,27 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     }
     const known = topic.epoch;
     const from = topic.offset;
-    const [epoch, head, uids = [], entries = []] = await this.#send(topic.name, 'history read', () =>
+    const [epoch, head, uids = [], entries = [], start = 0] = await this.#send(topic.name, 'history read', () =>
       this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW),
     this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR);
     if (topic.stopped || topic.epoch !== known || topic.offset !== from) return;
     if (epoch !== known) {
       // A new history (Redis lost its data, the topic expired, another instance started a new
       // epoch): what it holds is delivered under it, and the hub reports a reset.
+      // After another instance started a new epoch over reused offsets, its history is read from
+      // the last offset not reused (or from here, if this instance was behind that): what this
+      // instance already delivered of it is not delivered again.
+      const delivered = topic.uids;
       topic.epoch = epoch;
-      topic.offset = 0;
-      topic.uids.clear();
-      for (const entry of entries) this.#deliver(topic, decodeEntry(entry, epoch));
+      topic.offset = start;
+      topic.uids = new Map();
+      for (const entry of entries) {
+        const arrival = decodeEntry(entry, epoch);
+        if (delivered.get(arrival.offset) === arrival.uid) {
+          topic.offset = arrival.offset;
+          topic.uids.set(arrival.offset, arrival.uid);
+        } else this.#deliver(topic, arrival);
+      }
       return;
     }
     // The history must still hold what this instance delivered: a failover that lost acknowledged
@@ -516,12 +526,12 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     }
     if (reusedFrom === undefined && head < from) reusedFrom = head + 1;
     if (reusedFrom !== undefined) {
-      const now = await this.#send(topic.name, 'epoch change', () => this.#commands.sseTopicBump(keys.meta, known, newEpoch()));
+      const now = await this.#send(topic.name, 'epoch change', () => this.#commands.sseTopicBump(keys.meta, known, newEpoch(), reusedFrom - 1));
       if (topic.stopped) return;
       // Under the new epoch the history from the first reused offset is new: it is read and delivered next round.
       topic.epoch = now ?? '';
       topic.offset = now === null ? 0 : reusedFrom - 1;
-      topic.uids.clear();
+      topic.uids = new Map();
       topic.syncAgain = true;
       return;
     }

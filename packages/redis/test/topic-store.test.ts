@@ -1,6 +1,6 @@
-import { createTopicHub, type TopicEvent } from '@sse/core';
+import type { TopicEvent } from '@sse/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
+import { createRedisTopicStore, SseRedisUnavailableError, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
 import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
 import { expectNoSilentGap, openTopicClient, published as publishLog, publishRound, startTopicInstance, waitFor, type TopicClient } from './topic-support.js';
 
@@ -49,6 +49,20 @@ describe('createRedisTopicStore: options', () => {
   });
 });
 
+describe('createRedisTopicStore: Redis unreachable', () => {
+  it('rejects publish and since with SseRedisUnavailableError naming the topic', async () => {
+    const unreachable = createRedisTopicStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300, onError: () => {} });
+    cleanups.push(() => unreachable.close());
+    for (const attempt of [unreachable.publish('room:1', { data: '1' }), unreachable.since('room:1', 0)]) {
+      const error: unknown = await attempt.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SseRedisUnavailableError);
+      expect((error as Error).message).toContain('topic "room:1"');
+    }
+    await unreachable.close();
+    await expect(unreachable.publish('room:1', { data: '1' })).rejects.toMatchObject({ code: 'ERR_SSE_REDIS_CLOSED' });
+  });
+});
+
 describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
   it('publishes with epoch and offset, delivers to listeners once in order, and reads history back', async () => {
     const base = target();
@@ -85,6 +99,12 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
     expect(await one.since('news', 1)).toMatchObject({ status: 'trimmed', offset: 5 });
     const kept = await one.since('news', 2);
     expect(kept.status === 'ok' && kept.events.map((event) => event.data)).toEqual(['3', '4', '5']);
+    // historyLimit 0: offsets go on, nothing is kept to resume from.
+    const none = store(target(), { historyLimit: 0 });
+    await none.publish('news', { data: '1' });
+    await none.publish('news', { data: '2' });
+    expect(await none.since('news', 0)).toMatchObject({ status: 'trimmed', offset: 2 });
+    expect(await none.since('news', 2)).toMatchObject({ status: 'ok', offset: 2, events: [] });
   });
 
   it('keeps the epoch of a listened topic while it is quiet; an unused one expires and starts a new epoch', async () => {
@@ -141,8 +161,8 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
     const published = log.acked;
     await publishRound(a.hub, topics, log, 20);
     await waitFor(() => clients[0]!.last('t3') === published.get('t3')!.at(-1) && clients[1]!.last('t3') === published.get('t3')!.at(-1), 'every event');
-    expect(clients[0]!.seen).toEqual(published);
-    expect(clients[1]!.seen).toEqual(new Map([...published].slice(1)));
+    for (const topic of topics) expect(clients[0]!.seen.get(topic), topic).toEqual(published.get(topic));
+    for (const topic of topics.slice(1)) expect(clients[1]!.seen.get(topic), topic).toEqual(published.get(topic));
     expectNoSilentGap(clients[0]!, log);
   });
 });
