@@ -100,7 +100,8 @@ if (job === 'start' || job === 'start:fastify' || job === 'start:hono' || job ==
 }
 
 if (job === 'demo:cluster') {
-  const ok = run(pm, [...pmArgs, '--filter', '@sse-example/cluster', 'demo']);
+  // `pnpm demo:cluster --redis-cluster`: the script's own flags go through.
+  const ok = run(pm, [...pmArgs, '--filter', '@sse-example/cluster', 'demo', ...process.argv.slice(3)]);
   process.exit(ok ? 0 : 1);
 }
 

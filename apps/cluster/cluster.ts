@@ -1,13 +1,14 @@
 // `pnpm demo:cluster`: two instances of the Express sample app, each its own process on its own
-// port, sharing one chat through Redis: `REDIS_URL` when set, else a throwaway redis-server
-// started here (and stopped on exit).
+// port, sharing one chat and the rooms through Redis: `REDIS_URL` when set, else a throwaway
+// redis-server started here (and stopped on exit). `pnpm demo:cluster --redis-cluster` also starts
+// a throwaway Redis Cluster (3 masters, 3 replicas) for the rooms; `REDIS_CLUSTER_NODES` uses yours.
 //
 // Run by `node --import tsx` rather than the tsx CLI, so that Ctrl+C reaches this process once
 // and this process alone stops the instances (they run in their own process group).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer, type RedisServer } from '@sse/redis/testing';
-import { describeRedisUrl } from '@sse-example/shared';
+import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '@sse/redis/testing';
+import { describeRedisUrl, readRedisClusterNodes } from '@sse-example/shared';
 
 const EXPRESS_APP_DIR = fileURLToPath(new URL('../express/', import.meta.url));
 const DEFAULT_PORTS = [3001, 3002] as const;
@@ -31,10 +32,17 @@ function readPorts(raw: string | undefined): [number, number] {
   return [Number(ports[0]), Number(ports[1])];
 }
 
-function startInstance(name: string, port: number, redisUrl: string): Instance {
+/** The flags this script takes: `--redis-cluster` starts a Redis Cluster for the rooms. */
+function readFlags(args: readonly string[]): { redisCluster: boolean } {
+  const unknown = args.filter((arg) => arg !== '--redis-cluster');
+  if (unknown.length > 0) throw new Error(`unknown argument ${JSON.stringify(unknown[0])}: demo:cluster takes only --redis-cluster`);
+  return { redisCluster: args.includes('--redis-cluster') };
+}
+
+function startInstance(name: string, port: number, redisUrl: string, clusterNodes: readonly string[] | undefined): Instance {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sse/source', 'server.ts'], {
     cwd: EXPRESS_APP_DIR,
-    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl },
+    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes?.join(',') ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
     // A process group of its own: Ctrl+C in the terminal reaches only this script, which then
     // sends each instance one SIGTERM (a second signal would make it cut its connections).
@@ -64,13 +72,21 @@ function startInstance(name: string, port: number, redisUrl: string): Instance {
 }
 
 let ports: [number, number];
+let flags: { redisCluster: boolean };
+let clusterNodes: string[] | undefined;
 try {
   ports = readPorts(process.env.PORTS);
+  flags = readFlags(process.argv.slice(2));
+  clusterNodes = readRedisClusterNodes(process.env);
+  if (flags.redisCluster && clusterNodes !== undefined) {
+    throw new Error('--redis-cluster starts a Redis Cluster of its own, and REDIS_CLUSTER_NODES names one: use one or the other');
+  }
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);
 }
 let redis: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
 let redisUrl = process.env.REDIS_URL?.trim() || undefined;
 if (redisUrl === undefined) {
   try {
@@ -90,19 +106,33 @@ if (redisUrl === undefined) {
   console.log(`Using the Redis at REDIS_URL (${describeRedisUrl(redisUrl)})`);
 }
 
-const instances = [startInstance('A', ports[0], redisUrl), startInstance('B', ports[1], redisUrl)];
+if (flags.redisCluster) {
+  try {
+    cluster = await startRedisCluster();
+  } catch (error) {
+    console.error(`demo:cluster --redis-cluster could not start a Redis Cluster: ${(error as Error).message}`);
+    await redis?.stop();
+    process.exit(1);
+  }
+  clusterNodes = [...cluster.seeds];
+  console.log(`Started a Redis Cluster of ${cluster.nodes.length} redis-servers on ${clusterNodes.join(',')} for the rooms (removed when the demo stops)`);
+} else if (clusterNodes !== undefined) {
+  console.log(`Using the Redis Cluster at REDIS_CLUSTER_NODES (${clusterNodes.join(',')}) for the rooms`);
+}
+
+const instances = [startInstance('A', ports[0], redisUrl, clusterNodes), startInstance('B', ports[1], redisUrl, clusterNodes)];
 let stopping = false;
 /** The instances' URLs once both listen. */
 let urls: string[] | undefined;
 
-/** Stops both instances (each drains its streams), then the redis-server this script started. */
+/** Stops both instances (each drains its streams), then the redis-server and the cluster this script started. */
 async function stopAll(exitCode: number): Promise<never> {
   stopping = true;
   for (const { child } of instances) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
   const codes = await Promise.all(instances.map((instance) => instance.exited));
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
   console.log('demo:cluster stopped');
   process.exit(codes.every((code) => code === 0) ? exitCode : 1);
 }
@@ -111,7 +141,7 @@ const onSignal = (signal: NodeJS.Signals): void => {
   if (stopping) {
     console.log(`${signal} again: killing the instances`);
     for (const { child } of instances) child.kill('SIGKILL');
-    // redis-server is killed by @sse/redis/testing's exit hook.
+    // redis-server and the cluster's nodes are killed by @sse/redis/testing's exit hook.
     process.exit(1);
   }
   console.log(`${signal} received: stopping both instances`);
@@ -135,9 +165,10 @@ for (const instance of instances) {
       return;
     }
     const port = new URL(urls[instances.indexOf(instance)] ?? '').port;
+    const nodes = clusterNodes === undefined ? '' : `REDIS_CLUSTER_NODES=${clusterNodes.join(',')} `;
     console.log(
       `instance ${instance.name} exited (code ${code}); ${others.map((other) => other.name).join(', ')} keeps serving.\n` +
-        `  Bring it back: REDIS_URL=${redis === undefined ? '"$REDIS_URL"' : redis.url} PORT=${port} pnpm --filter @sse-example/express start`,
+        `  Bring it back: REDIS_URL=${redis === undefined ? '"$REDIS_URL"' : redis.url} ${nodes}PORT=${port} pnpm --filter @sse-example/express start`,
     );
   });
 }
@@ -147,7 +178,7 @@ try {
   console.log(
     [
       '',
-      'Two instances of the Express demo share one chat through Redis:',
+      `Two instances of the Express demo share one chat and the rooms through Redis${clusterNodes === undefined ? '' : ' (the rooms on the Redis Cluster)'}:`,
       ...instances.map((instance, index) => `  ${instance.name}  ${urls?.[index]}  (pid ${instance.child.pid})`),
       'Open both, post in one, see it in the other. Ctrl+C stops everything.',
       '',

@@ -1,6 +1,7 @@
-import { createChannel, type AnyEventStream, type SseError, type Channel, type ChannelMessage } from '@sse/core';
+import { createChannel, type AnyEventStream, type Channel, type ChannelMessage } from '@sse/core';
 import { createRedisStore } from '@sse/redis';
 import type { ChatInput } from './messages.js';
+import { isStoreUnavailable, logStoreError } from './store-errors.js';
 
 /** A chat message as `POST /messages` answers it and a snapshot lists it. `id` is its SSE event id. */
 export interface ChatMessage {
@@ -39,6 +40,9 @@ export const CHAT_HISTORY = 200;
 /** The Redis Stream that carries the chat when `REDIS_URL` is set; the same key on every instance. */
 export const CHAT_REDIS_STREAM = 'sse-example:chat';
 
+/** During a Redis outage every failed post and replay is reported here. */
+const logChannelError = logStoreError('chat');
+
 /**
  * The one place the chat channel is created: in this process's memory, or, given a Redis URL,
  * through `@sse/redis` so that every instance using that Redis shares the chat and its history.
@@ -49,19 +53,6 @@ export function createChatChannel(redisUrl?: string): Channel<ChatEvents> {
     store: createRedisStore({ url: redisUrl, stream: CHAT_REDIS_STREAM, maxLen: CHAT_HISTORY }),
     onError: logChannelError,
   });
-}
-
-/** Broadcast failures that mean "the chat store cannot take it right now": answer 503, not 500. */
-const STORE_UNAVAILABLE_CODES = new Set(['ERR_SSE_REDIS_UNAVAILABLE', 'ERR_SSE_REDIS_CLOSED']);
-
-// By code rather than class: an error from another copy of @sse/core is still recognised.
-const isStoreUnavailable = (error: unknown): error is SseError =>
-  error instanceof Error && STORE_UNAVAILABLE_CODES.has(String((error as Partial<SseError>).code));
-
-/** During a Redis outage every failed post and replay is reported here: one line each, the store already said why. */
-function logChannelError(error: unknown): void {
-  if (isStoreUnavailable(error)) console.warn(`[chat] ${error.message}`);
-  else console.error('[chat] channel error:', error);
 }
 
 /** `post()` rejects with this when the message could not be recorded because the store is unavailable. */

@@ -11,6 +11,12 @@ export interface DemoConfig {
    * instances share one chat. Defaults to none: the chat lives in this process's memory.
    */
   redisUrl?: string;
+  /**
+   * `REDIS_CLUSTER_NODES`: comma-separated `host:port` seeds of a Redis Cluster; when set, the
+   * rooms go through it (the chat stays on `REDIS_URL`, or in memory: its store is single-node).
+   * Defaults to none: the rooms use `REDIS_URL` when set, else this process's memory.
+   */
+  redisClusterNodes?: string[];
 }
 
 export const DEFAULT_PORT = 3000;
@@ -20,11 +26,13 @@ export const DEFAULT_PRIVATE_TOKEN = 'demo-token';
 /** Reads and checks the environment; a bad value stops the app with a message that says which and why. */
 export function readConfig(env: Record<string, string | undefined> = process.env): DemoConfig {
   const redisUrl = readRedisUrl(env);
+  const redisClusterNodes = readRedisClusterNodes(env);
   return {
     port: readInteger(env, 'PORT', DEFAULT_PORT, 0, 65_535),
     tickMs: readInteger(env, 'TICK_MS', DEFAULT_TICK_MS, 10, 3_600_000),
     privateToken: readToken(env),
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(redisClusterNodes === undefined ? {} : { redisClusterNodes }),
   };
 }
 
@@ -60,6 +68,29 @@ function readRedisUrl(env: Record<string, string | undefined>): string | undefin
     throw new Error('REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 (or rediss:// for TLS)');
   }
   return raw;
+}
+
+/** Most seeds `REDIS_CLUSTER_NODES` may list (a client needs one that answers; the cluster tells it the rest). */
+const MAX_CLUSTER_SEEDS = 64;
+
+/** `host:port`: a host name, an IPv4 address or a bracketed IPv6 address, and a port from 1 to 65535. */
+const SEED = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?):(\d{1,5})$/i;
+
+/** Reads `REDIS_CLUSTER_NODES` (`host:port,host:port,…`): the seeds, repeats removed, or a message that names the bad one. */
+export function readRedisClusterNodes(env: Record<string, string | undefined> = process.env): string[] | undefined {
+  const raw = env.REDIS_CLUSTER_NODES?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const seeds = [...new Set(raw.split(',').map((seed) => seed.trim()))];
+  for (const seed of seeds) {
+    const port = SEED.exec(seed)?.[1];
+    if (port === undefined || Number(port) < 1 || Number(port) > 65_535) {
+      throw new Error(
+        `REDIS_CLUSTER_NODES must be comma-separated host:port seeds of a Redis Cluster, such as 127.0.0.1:7000,127.0.0.1:7001; ${JSON.stringify(seed.slice(0, 60))} is not one`,
+      );
+    }
+  }
+  if (seeds.length > MAX_CLUSTER_SEEDS) throw new Error(`REDIS_CLUSTER_NODES lists ${seeds.length} seeds; at most ${MAX_CLUSTER_SEEDS} (a few are enough)`);
+  return seeds;
 }
 
 /** A Redis URL safe to print: without its user name and password. */

@@ -4,7 +4,7 @@ import { describeRedisUrl, readConfig, type DemoConfig } from './config.js';
 import { createLiveFeed, type ServerStatus } from './live.js';
 import { parseMessageRequest, readBodyText, type JsonReply } from './messages.js';
 import { loadPage, type PageAsset } from './page.js';
-import { createRooms, type Rooms } from './rooms.js';
+import { createRooms, createRoomsHub, RoomsUnavailableError, type RoomsBackend, type Rooms } from './rooms.js';
 import { MAX_PRIVATE_STREAMS_PER_CLIENT, PRIVATE_RETRY_AFTER_SECONDS, createPrivateFeed, type PrivateRequest } from './private.js';
 import { exitOnSignals, type ClosableServer } from './shutdown.js';
 
@@ -59,7 +59,7 @@ export interface Demo {
   roomsStream(stream: AnyEventStream, url: string): Promise<void>;
   /** `GET /rooms/:room/events`: one room. */
   roomStream(stream: AnyEventStream, room: string): Promise<void>;
-  /** `POST /rooms/:room/messages`: validated as `POST /messages`; 201 with the message, its epoch and offset, or 400/413/415/503. */
+  /** `POST /rooms/:room/messages`: validated as `POST /messages`; 201 with the message, its epoch and offset, or 400/413/415/503 (503 also while the rooms' Redis cannot be reached). */
   postRoomMessage(room: string | undefined, contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
   /** `GET /metrics`: the stream counters in Prometheus text format. */
   metrics(): TextReply;
@@ -89,10 +89,32 @@ const RECONNECT_JITTER = 1 / 3;
 /** How long the drain waits for clients to receive the end of their stream before cutting them off. */
 const DRAIN_TIMEOUT_MS = 3000;
 
-export function createDemo(framework: string, config: DemoConfig = readConfig()): Demo {
+/** The rooms go to the Redis Cluster when one is given, else to `REDIS_URL`'s Redis, else stay in memory. */
+function roomsBackend(config: DemoConfig): RoomsBackend {
+  if (config.redisClusterNodes !== undefined) return { kind: 'cluster', nodes: config.redisClusterNodes };
+  if (config.redisUrl !== undefined) return { kind: 'redis', url: config.redisUrl };
+  return { kind: 'memory' };
+}
+
+function describeRoomsBackend(backend: RoomsBackend): string {
+  if (backend.kind === 'memory') return 'in memory';
+  if (backend.kind === 'redis') return `in Redis at ${describeRedisUrl(backend.url)}`;
+  return `in the Redis Cluster at ${backend.nodes.join(',')}`;
+}
+
+/** The environment's config, or, when a value is bad, one line saying which and why, and exit code 1 (no stack trace). */
+function readConfigOrExit(framework: string): DemoConfig {
+  try {
+    return readConfig();
+  } catch (error) {
+    console.error(`${framework} demo cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+
+export function createDemo(framework: string, config: DemoConfig = readConfigOrExit(framework)): Demo {
   const chat: ChatRoom = createChatRoom(createChatChannel(config.redisUrl));
-  // In memory, even with REDIS_URL: rooms across instances come with the Redis topic store.
-  const rooms: Rooms = createRooms();
+  const rooms: Rooms = createRooms(createRoomsHub(roomsBackend(config)));
   const live = createLiveFeed(framework, config.tickMs, () => ({
     tick,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -153,7 +175,12 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
       const parsed = parseMessageRequest(contentType, await readBodyText(body));
       if (!parsed.ok) return parsed.reply;
       if (stopping) return SHUTTING_DOWN;
-      return { status: 201, headers: {}, body: await rooms.post(room, parsed.input) };
+      try {
+        return { status: 201, headers: {}, body: await rooms.post(room, parsed.input) };
+      } catch (error) {
+        if (error instanceof RoomsUnavailableError) return { status: 503, headers: { 'retry-after': '2' }, body: { error: error.message } };
+        throw error;
+      }
     },
     metrics() {
       return {
@@ -164,8 +191,8 @@ export function createDemo(framework: string, config: DemoConfig = readConfig())
     listening(server) {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
-      const store = config.redisUrl === undefined ? 'in memory' : `in Redis at ${describeRedisUrl(config.redisUrl)}`;
-      console.log(`${framework} demo listening on http://localhost:${port} (chat history ${store})`);
+      const chatStore = config.redisUrl === undefined ? 'in memory' : `in Redis at ${describeRedisUrl(config.redisUrl)}`;
+      console.log(`${framework} demo listening on http://localhost:${port} (chat history ${chatStore}, rooms ${describeRoomsBackend(roomsBackend(config))})`);
     },
     exitOnSignals(server) {
       exitOnSignals(server, {

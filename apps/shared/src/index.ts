@@ -1,5 +1,5 @@
 export { createDemo, type Demo, type DemoStreamOptions, type ListeningServer, type TextReply } from './demo.js';
-export { readConfig, describeRedisUrl, type DemoConfig } from './config.js';
+export { readConfig, readRedisClusterNodes, describeRedisUrl, type DemoConfig } from './config.js';
 export { createChatChannel, type ChatEvents, type ChatMessage, type ChatPost } from './chat.js';
 export type { LiveEvents, Metrics, ServerStatus } from './live.js';
 export type { PrivateEvents, PrivateRequest } from './private.js';

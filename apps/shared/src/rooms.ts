@@ -1,6 +1,8 @@
 import { createTopicHub, reject, type AnyEventStream, type Rejection, type TopicHub } from '@sse/core';
+import { createRedisTopicStore } from '@sse/redis';
 import type { ChatPost } from './chat.js';
 import type { ChatInput, JsonReply } from './messages.js';
+import { isStoreUnavailable, logStoreError } from './store-errors.js';
 
 /** A room name: a short slug, so it fits a URL path and a topic name unchanged. */
 export const ROOM_NAME = /^[a-z0-9-]{1,32}$/;
@@ -10,6 +12,12 @@ export const MAX_ROOMS_PER_STREAM = 8;
 
 /** Messages each room keeps for resume (`Last-Event-ID`). */
 export const ROOM_HISTORY = 100;
+
+/** The prefix of every Redis key and sharded pub/sub channel of the rooms, the same on every instance. */
+export const ROOMS_REDIS_PREFIX = 'sse-example:rooms:';
+
+/** Where the rooms live: this process's memory, one Redis (`REDIS_URL`) or a Redis Cluster (`REDIS_CLUSTER_NODES`). */
+export type RoomsBackend = { kind: 'memory' } | { kind: 'redis'; url: string } | { kind: 'cluster'; nodes: readonly string[] };
 
 /** Topics of the rooms hub: one per room, `room:<name>`. */
 export type RoomTopics = {
@@ -76,19 +84,37 @@ export interface Rooms {
   streamOne(stream: AnyEventStream, room: string): Promise<void>;
   /** Checks the room of `POST /rooms/:room/messages` (the body is checked as `POST /messages`'s). */
   checkRoom(room: string | undefined): JsonReply | undefined;
-  /** Publishes a checked message to a room. */
+  /** Publishes a checked message to a room. Rejects with {@link RoomsUnavailableError} when its store (Redis) is down. */
   post(room: string, input: ChatInput): Promise<RoomMessage>;
   /** Open room streams of this process. */
   readonly listeners: number;
   close(): Promise<void>;
 }
 
+/** `post()` rejects with this when the room's store (Redis) cannot record the message right now. */
+export class RoomsUnavailableError extends Error {
+  constructor(options: { cause: unknown }) {
+    super('the rooms cannot be reached right now; send it again in a moment', options);
+    this.name = 'RoomsUnavailableError';
+  }
+}
+
 /**
- * The rooms of the sample apps, on a topic hub in this process's memory (also with `REDIS_URL`:
- * rooms across instances come with the Redis topic store). A restart loses the history, so a
- * resuming client gets `sse-gap` (`reset`) for its rooms instead of a silent gap.
+ * The one place the rooms' hub is created. In memory, a restart loses the history, so a resuming
+ * client gets `sse-gap` (`reset`) for its rooms instead of a silent gap. On Redis (one node or a
+ * cluster) every instance shares the rooms and their history: a message posted on one reaches
+ * the streams of all, and a client resumes exactly on any of them, also after a restart.
  */
-export function createRooms(hub: TopicHub<RoomTopics> = createTopicHub<RoomTopics>({ historyLimit: ROOM_HISTORY, maxTopicsPerStream: MAX_ROOMS_PER_STREAM })): Rooms {
+export function createRoomsHub(backend: RoomsBackend = { kind: 'memory' }): TopicHub<RoomTopics> {
+  const hubOptions = { maxTopicsPerStream: MAX_ROOMS_PER_STREAM, onError: logStoreError('rooms') };
+  if (backend.kind === 'memory') return createTopicHub<RoomTopics>({ ...hubOptions, historyLimit: ROOM_HISTORY });
+  const where = backend.kind === 'redis' ? { url: backend.url } : { nodes: [...backend.nodes] };
+  const store = createRedisTopicStore({ ...where, historyLimit: ROOM_HISTORY, prefix: ROOMS_REDIS_PREFIX, onError: logStoreError('rooms') });
+  return createTopicHub<RoomTopics>({ ...hubOptions, store });
+}
+
+/** The rooms of the sample apps on a topic hub ({@link createRoomsHub}: in memory by default). */
+export function createRooms(hub: TopicHub<RoomTopics> = createRoomsHub()): Rooms {
   const badRequest = (error: string): Rejection => reject(400, { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error });
   async function join(stream: AnyEventStream, rooms: string[]): Promise<void> {
     await hub.subscribe(stream, rooms.map(topicOf));
@@ -121,7 +147,14 @@ export function createRooms(hub: TopicHub<RoomTopics> = createTopicHub<RoomTopic
     },
     async post(room, input) {
       const message: ChatPost = { name: input.name, text: input.text, at: new Date().toISOString() };
-      const { epoch, offset } = await hub.publish(topicOf(room), { event: 'message', data: message });
+      let place: { epoch: string; offset: number };
+      try {
+        place = await hub.publish(topicOf(room), { event: 'message', data: message });
+      } catch (error) {
+        if (isStoreUnavailable(error)) throw new RoomsUnavailableError({ cause: error });
+        throw error;
+      }
+      const { epoch, offset } = place;
       return { room, epoch, offset, ...message };
     },
     get listeners() {

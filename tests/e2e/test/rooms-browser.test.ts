@@ -4,35 +4,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FRAMEWORKS, startApp, testResultsDir, type RunningApp } from './support/app.js';
-import { WAIT, launchBrowser } from './support/browser.js';
+import { launchBrowser } from './support/browser.js';
 import { startProxy } from './support/proxy.js';
 import { postRoomMessage, uniqueRoom } from './support/rooms.js';
-
-const dataset = (page: Page, selector: string, key: string): Promise<string | undefined> =>
-  page.$eval(selector, (node, name) => (node as HTMLElement).dataset[name], key);
-
-const waitForDataset = (page: Page, selector: string, key: string, value: string): Promise<unknown> =>
-  page.waitForFunction(
-    ([sel, name, wanted]) => (document.querySelector(sel) as HTMLElement | null)?.dataset[name!] === wanted,
-    [selector, key, value] as const,
-    WAIT,
-  );
-
-/** Every room message the page shows, as `room|text`, in order. */
-const shown = (page: Page): Promise<string[]> =>
-  page.$$eval('#room-messages li', (items) =>
-    items.filter((item) => item.querySelector('.text') !== null).map((item) => `${(item as HTMLElement).dataset.room}|${item.querySelector('.text')?.textContent}`),
-  );
-
-const waitForShown = (page: Page, entry: string): Promise<unknown> =>
-  page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('#room-messages li')].some(
-        (item) => `${(item as HTMLElement).dataset.room}|${item.querySelector('.text')?.textContent}` === wanted,
-      ),
-    entry,
-    WAIT,
-  );
+import { dataset, joinRoom as join, shown, waitForDataset, waitForShown } from './support/rooms-page.js';
 
 describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
   let app: RunningApp;
@@ -52,15 +27,6 @@ describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
     });
     await page.goto(url);
     return { page, streams };
-  }
-
-  /** Joins a room with the form and waits until the one stream is live with `expected` rooms. */
-  async function join(page: Page, room: string, expected: string[]): Promise<void> {
-    const joins = Number(await dataset(page, '#rooms-state', 'joins'));
-    await page.fill('#room-name', room);
-    await page.click('#rooms-join button[type=submit]');
-    await waitForDataset(page, '#rooms-state', 'rooms', expected.join(','));
-    expect(Number(await dataset(page, '#rooms-state', 'joins'))).toBeGreaterThan(joins);
   }
 
   beforeAll(async () => {

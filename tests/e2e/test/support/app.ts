@@ -46,10 +46,14 @@ export interface RunningApp {
 export interface StartOptions {
   /** Defaults to `0`, a free port. */
   port?: number;
-  /** Runs the chat on this Redis; defaults to none (in memory), whatever `REDIS_URL` the tests run with. */
+  /** Runs the chat (and the rooms, unless `redisClusterNodes` is given) on this Redis; defaults to none (in memory), whatever `REDIS_URL` the tests run with. */
   redisUrl?: string;
   /** `TICK_MS`; defaults to `TEST_TICK_MS`. */
   tickMs?: number;
+  /** Runs the rooms on this Redis Cluster (`REDIS_CLUSTER_NODES`); defaults to none. */
+  redisClusterNodes?: readonly string[];
+  /** More environment variables (e.g. a bad value, to see the app refuse to start). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -65,6 +69,8 @@ export function startApp(framework: Framework, options: StartOptions = {}): Prom
       TICK_MS: String(options.tickMs ?? TEST_TICK_MS),
       PRIVATE_TOKEN: TEST_TOKEN,
       REDIS_URL: options.redisUrl ?? '',
+      REDIS_CLUSTER_NODES: options.redisClusterNodes?.join(',') ?? '',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
