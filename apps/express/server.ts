@@ -32,16 +32,16 @@ app.get(
 );
 app.get(
   '/events',
-  sse((stream, req) => demo.roomsStream(stream, req.originalUrl), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (req) => demo.authorizeRooms(req.originalUrl),
+    topics: demo.roomsTopics((req) => req.originalUrl),
   }),
 );
 app.get(
   '/rooms/:room/events',
-  sse((stream, req) => demo.roomStream(stream, roomOf(req) ?? ''), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (req) => demo.authorizeRoom(roomOf(req)),
+    topics: demo.roomTopics(roomOf),
   }),
 );
 app.get('/metrics', (_req, res) => {

@@ -35,16 +35,16 @@ app.get(
 );
 app.get(
   '/events',
-  sse((stream, request) => demo.roomsStream(stream, request.url), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (request) => demo.authorizeRooms(request.url),
+    topics: demo.roomsTopics((request) => request.url),
   }),
 );
 app.get(
   '/rooms/:room/events',
-  sse((stream, request) => demo.roomStream(stream, roomOf(request) ?? ''), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (request) => demo.authorizeRoom(roomOf(request)),
+    topics: demo.roomTopics(roomOf),
   }),
 );
 app.get('/metrics', (_request, reply) => {

@@ -29,16 +29,16 @@ app.get(
 );
 app.get(
   '/events',
-  sse((stream, c) => demo.roomsStream(stream, c.req.url), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (c) => demo.authorizeRooms(c.req.url),
+    topics: demo.roomsTopics((c: Context) => c.req.url),
   }),
 );
 app.get(
   '/rooms/:room/events',
-  sse((stream, c) => demo.roomStream(stream, c.req.param('room') ?? ''), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (c) => demo.authorizeRoom(c.req.param('room')),
+    topics: demo.roomTopics((c: Context) => c.req.param('room')),
   }),
 );
 app.get('/metrics', (c) => {

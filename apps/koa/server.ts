@@ -33,16 +33,16 @@ router.get(
 );
 router.get(
   '/events',
-  sse((stream, ctx) => demo.roomsStream(stream, ctx.url), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (ctx) => demo.authorizeRooms(ctx.url),
+    topics: demo.roomsTopics((ctx) => ctx.url),
   }),
 );
 router.get(
   '/rooms/:room/events',
-  sse((stream, ctx) => demo.roomStream(stream, roomOf(ctx) ?? ''), {
+  sse((stream) => demo.roomsJoined(stream), {
     ...demo.streamOptions,
-    authorize: (ctx) => demo.authorizeRoom(roomOf(ctx)),
+    topics: demo.roomTopics(roomOf),
   }),
 );
 router.get('/metrics', (ctx) => {

@@ -1,10 +1,10 @@
-import { createStreamRegistry, type AnyEventStream, type Rejection, type StreamRegistry } from '@sse/core';
+import { createStreamRegistry, type AnyEventStream, type Rejection, type ServeTopicsOptions, type StreamRegistry } from '@sse/core';
 import { ChatUnavailableError, createChatChannel, createChatRoom, type ChatRoom } from './chat.js';
 import { describeRedisUrl, readConfig, type DemoConfig } from './config.js';
 import { createLiveFeed, type ServerStatus } from './live.js';
 import { parseMessageRequest, readBodyText, type JsonReply } from './messages.js';
 import { loadPage, type PageAsset } from './page.js';
-import { createRooms, createRoomsHub, RoomsUnavailableError, type RoomsBackend, type Rooms } from './rooms.js';
+import { createRooms, createRoomsHub, RoomsUnavailableError, type RoomsBackend, type Rooms, type RoomTopics } from './rooms.js';
 import { MAX_PRIVATE_STREAMS_PER_CLIENT, PRIVATE_RETRY_AFTER_SECONDS, createPrivateFeed, type PrivateRequest } from './private.js';
 import { exitOnSignals, type ClosableServer } from './shutdown.js';
 
@@ -51,14 +51,16 @@ export interface Demo {
   privateStream(stream: AnyEventStream): void;
   /** `POST /messages`: validates and broadcasts; 201 with the message, or 400/413/415/503. */
   postMessage(contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
-  /** `authorize` of `GET /events?rooms=a,b`: 400 with a text message for a bad or missing room list. */
-  authorizeRooms(url: string): Rejection | true;
-  /** `authorize` of `GET /rooms/:room/events`: 400 for a bad room name. */
-  authorizeRoom(room: string | undefined): Rejection | true;
-  /** `GET /events?rooms=a,b`: several rooms on one stream, each resumed from `Last-Event-ID` or told `sse-gap`. */
-  roomsStream(stream: AnyEventStream, url: string): Promise<void>;
-  /** `GET /rooms/:room/events`: one room. */
-  roomStream(stream: AnyEventStream, room: string): Promise<void>;
+  /**
+   * The `topics` option of `GET /events?rooms=a,b`: the rooms are read from the URL once, before
+   * any header (400 with a text message for a bad or missing list), then each is resumed from
+   * `Last-Event-ID` or told `sse-gap`, all on one stream.
+   */
+  roomsTopics<Args extends unknown[]>(urlOf: (...args: Args) => string): ServeTopicsOptions<Args, RoomTopics>;
+  /** The `topics` option of `GET /rooms/:room/events`: one room (400 for a bad room name). */
+  roomTopics<Args extends unknown[]>(roomOf: (...args: Args) => string | undefined): ServeTopicsOptions<Args, RoomTopics>;
+  /** The handler of both rooms routes, run once the rooms are live: sends `joined`. */
+  roomsJoined(stream: AnyEventStream): void;
   /** `POST /rooms/:room/messages`: validated as `POST /messages`; 201 with the message, its epoch and offset, or 400/413/415/503 (503 also while the rooms' Redis cannot be reached). */
   postRoomMessage(room: string | undefined, contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
   /** `GET /metrics`: the stream counters in Prometheus text format. */
@@ -165,10 +167,9 @@ export function createDemo(framework: string, config: DemoConfig = readConfigOrE
         throw error;
       }
     },
-    authorizeRooms: (url) => rooms.authorizeMany(url),
-    authorizeRoom: (room) => rooms.authorizeOne(room),
-    roomsStream: (stream, url) => rooms.streamMany(stream, url),
-    roomStream: (stream, room) => rooms.streamOne(stream, room),
+    roomsTopics: (urlOf) => rooms.manyTopics(urlOf),
+    roomTopics: (roomOf) => rooms.oneTopic(roomOf),
+    roomsJoined: (stream) => rooms.joined(stream),
     async postRoomMessage(room, contentType, body) {
       const badRoom = rooms.checkRoom(room);
       if (badRoom !== undefined || room === undefined) return badRoom ?? { status: 400, headers: {}, body: { error: 'a room is required' } };

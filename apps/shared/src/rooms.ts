@@ -1,4 +1,4 @@
-import { createTopicHub, reject, type AnyEventStream, type Rejection, type TopicHub } from '@sse/core';
+import { createTopicHub, reject, type AnyEventStream, type Rejection, type ServeTopicsOptions, type TopicHub } from '@sse/core';
 import { createRedisTopicStore } from '@sse/redis';
 import type { ChatPost } from './chat.js';
 import type { ChatInput, JsonReply } from './messages.js';
@@ -74,14 +74,16 @@ export function parseRooms(url: string): ParsedRooms {
 const topicOf = (room: string): `room:${string}` => `room:${room}`;
 
 export interface Rooms {
-  /** `authorize` of `GET /events`: `true`, or a 400 naming what is wrong with `?rooms=`. */
-  authorizeMany(url: string): Rejection | true;
-  /** `authorize` of `GET /rooms/:room/events`: `true`, or a 400 for a bad room name. */
-  authorizeOne(room: string | undefined): Rejection | true;
-  /** `GET /events?rooms=…`: every room resumes from `Last-Event-ID` (or gets `sse-gap`), then goes live. */
-  streamMany(stream: AnyEventStream, url: string): Promise<void>;
-  /** `GET /rooms/:room/events`. */
-  streamOne(stream: AnyEventStream, room: string): Promise<void>;
+  /**
+   * The `topics` option of `GET /events?rooms=…`: reads the rooms from the URL once, before any
+   * header (400 naming what is wrong with `?rooms=`); every room then resumes from
+   * `Last-Event-ID` (or gets `sse-gap`) and goes live before the handler runs.
+   */
+  manyTopics<Args extends unknown[]>(urlOf: (...args: Args) => string): ServeTopicsOptions<Args, RoomTopics>;
+  /** The `topics` option of `GET /rooms/:room/events` (400 for a bad room name). */
+  oneTopic<Args extends unknown[]>(roomOf: (...args: Args) => string | undefined): ServeTopicsOptions<Args, RoomTopics>;
+  /** The handler of both routes: tells the page which rooms are live (`joined`). */
+  joined(stream: AnyEventStream): void;
   /** Checks the room of `POST /rooms/:room/messages` (the body is checked as `POST /messages`'s). */
   checkRoom(room: string | undefined): JsonReply | undefined;
   /** Publishes a checked message to a room. Rejects with {@link RoomsUnavailableError} when its store (Redis) is down. */
@@ -116,31 +118,28 @@ export function createRoomsHub(backend: RoomsBackend = { kind: 'memory' }): Topi
 /** The rooms of the sample apps on a topic hub ({@link createRoomsHub}: in memory by default). */
 export function createRooms(hub: TopicHub<RoomTopics> = createRoomsHub()): Rooms {
   const badRequest = (error: string): Rejection => reject(400, { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error });
-  async function join(stream: AnyEventStream, rooms: string[]): Promise<void> {
-    await hub.subscribe(stream, rooms.map(topicOf));
-    // No id: the client keeps the position the hub gave it.
-    if (!stream.isClosed) stream.send({ event: 'joined', data: { rooms } satisfies RoomStreamEvents['joined'] });
-  }
 
   return {
-    authorizeMany(url) {
-      const parsed = parseRooms(url);
-      return parsed.ok ? true : badRequest(parsed.error);
+    manyTopics: (urlOf) => ({
+      hub,
+      from: (...args) => {
+        const parsed = parseRooms(urlOf(...args));
+        return parsed.ok ? parsed.rooms.map(topicOf) : badRequest(parsed.error);
+      },
+    }),
+    oneTopic: (roomOf) => ({
+      hub,
+      from: (...args) => {
+        const room = roomOf(...args);
+        const error = checkRoom(room);
+        return room !== undefined && error === undefined ? [topicOf(room)] : badRequest(error ?? 'a room is required');
+      },
+    }),
+    joined(stream) {
+      const rooms = hub.topicsOf(stream).map((topic) => topic.slice('room:'.length));
+      // No id: the client keeps the position the hub gave it.
+      if (!stream.isClosed) stream.send({ event: 'joined', data: { rooms } satisfies RoomStreamEvents['joined'] });
     },
-    authorizeOne(room) {
-      const error = checkRoom(room);
-      return error === undefined ? true : badRequest(error);
-    },
-    async streamMany(stream, url) {
-      const parsed = parseRooms(url);
-      // authorize already answered 400 otherwise.
-      if (!parsed.ok) {
-        stream.close();
-        return;
-      }
-      await join(stream, parsed.rooms);
-    },
-    streamOne: (stream, room) => join(stream, [room]),
     checkRoom(room) {
       const error = checkRoom(room);
       return error === undefined ? undefined : { status: 400, headers: {}, body: { error } };
