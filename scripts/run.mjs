@@ -99,6 +99,15 @@ if (job === 'start' || job === 'start:fastify' || job === 'start:hono' || job ==
   process.exit(ok ? 0 : 1);
 }
 
+if (job === 'start:bun' || job === 'start:deno') {
+  // The Hono app on Bun or Deno, both installed by the workspace install above (the app's
+  // devDependencies `bun` and `deno`); each runtime reads the TypeScript sources itself.
+  const ok = run(pm, [...pmArgs, '--filter', '@sse-example/hono', job], {
+    env: { ...env, PORT: process.env.PORT ?? '3000', DENO_NO_UPDATE_CHECK: '1' },
+  });
+  process.exit(ok ? 0 : 1);
+}
+
 if (job === 'demo:cluster') {
   // `pnpm demo:cluster --redis-cluster`: the script's own flags go through.
   const ok = run(pm, [...pmArgs, '--filter', '@sse-example/cluster', 'demo', ...process.argv.slice(3)]);
@@ -123,5 +132,5 @@ if (job === 'test') {
   process.exit(failedSteps.length === 0 && failed === 0 ? 0 : 1);
 }
 
-console.error(`unknown job ${job}: use start, start:fastify, start:hono, start:koa, demo:cluster or test`);
+console.error(`unknown job ${job}: use start, start:fastify, start:hono, start:koa, start:bun, start:deno, demo:cluster or test`);
 process.exit(2);

@@ -1,9 +1,10 @@
 // The sample apps in a real browser: headless Chromium (Debian's) runs the shared page against
-// each app, with the browser's own EventSource. Each test saves a screenshot under
-// apps/<framework>/test-results/ for a person to look at.
+// each app on Node, and against the Hono app on Bun and on Deno, with the browser's own
+// EventSource. Each test saves a screenshot under apps/<framework>/test-results/ (the other
+// runtimes' under …/test-results/<runtime>/) for a person to look at.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { FRAMEWORKS, TEST_TICK_MS, TEST_TOKEN, startApp, testResultsDir, type RunningApp } from './support/app.js';
+import { FRAMEWORKS, HONO_RUNTIMES, TEST_TICK_MS, TEST_TOKEN, startApp, testResultsDir, type Framework, type Runtime, type RunningApp } from './support/app.js';
 import { WAIT, chatTexts, launchBrowser, waitForChatText } from './support/browser.js';
 import { postMessage, uniquePrefix } from './support/http.js';
 import { startProxy } from './support/proxy.js';
@@ -18,11 +19,17 @@ const waitForDataset = (page: Page, selector: string, key: string, value: string
     WAIT,
   );
 
-describe.each(FRAMEWORKS)('the %s app in Chromium', (framework) => {
+/** Every app on Node, and the Hono app on each other runtime (only this file's tests run there): name, app, runtime. */
+const TARGETS: ReadonlyArray<readonly [string, Framework, Runtime]> = [
+  ...FRAMEWORKS.map((framework) => [framework, framework, 'node'] as const),
+  ...HONO_RUNTIMES.map((runtime) => [`hono (${runtime})`, 'hono', runtime] as const),
+];
+
+describe.each(TARGETS)('the %s app in Chromium', (_name, framework, runtime) => {
   let app: RunningApp;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-  const screenshots = testResultsDir(framework);
+  const screenshots = testResultsDir(framework, runtime);
 
   async function openPage(url = app.url): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
@@ -46,7 +53,7 @@ describe.each(FRAMEWORKS)('the %s app in Chromium', (framework) => {
   }
 
   beforeAll(async () => {
-    [app, browser] = await Promise.all([startApp(framework), launchBrowser()]);
+    [app, browser] = await Promise.all([startApp(framework, { runtime }), launchBrowser()]);
   });
 
   afterEach(async () => {
@@ -192,7 +199,7 @@ describe.each(FRAMEWORKS)('the %s app in Chromium', (framework) => {
     await waitForDataset(page, '#status', 'connection', 'reconnecting');
     expect(await dataset(page, '#status', 'server')).toBe('shutting-down');
 
-    app = await startApp(framework, { port: app.port });
+    app = await startApp(framework, { port: app.port, runtime });
     // Posted to the new process, most likely before the page is back: it must still appear once.
     await postMessage(app.url, `${prefix} 3 (after the restart)`);
     await waitForDataset(page, '#chat-sync', 'mode', 'snapshot:unknown-last-event-id');

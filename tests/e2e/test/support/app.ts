@@ -7,6 +7,12 @@ export type Framework = 'express' | 'fastify' | 'hono' | 'koa';
 /** The apps the same tests run against. */
 export const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono', 'koa'];
 
+/** Where an app runs: Node (every app), or Bun or Deno (the Hono app, `server.bun.ts` and `server.deno.ts`). */
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** The Hono app on the other runtimes: the page's main browser test also runs against these. */
+export const HONO_RUNTIMES: readonly Runtime[] = ['bun', 'deno'];
+
 /** The `/private` token the tests start the apps with. */
 export const TEST_TOKEN = 'e2e-token';
 
@@ -18,9 +24,9 @@ export const TEST_TICK_MS = 200;
 
 const APPS_DIR = fileURLToPath(new URL('../../../../apps/', import.meta.url));
 
-/** `apps/<framework>/test-results/`, where screenshots go. */
-export function testResultsDir(framework: Framework): string {
-  const dir = `${APPS_DIR}${framework}/test-results/`;
+/** `apps/<framework>/test-results/` (`…/test-results/<runtime>/` off Node), where screenshots go. */
+export function testResultsDir(framework: Framework, runtime: Runtime = 'node'): string {
+  const dir = `${APPS_DIR}${framework}/test-results/${runtime === 'node' ? '' : `${runtime}/`}`;
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -54,17 +60,37 @@ export interface StartOptions {
   redisClusterNodes?: readonly string[];
   /** More environment variables (e.g. a bad value, to see the app refuse to start). */
   env?: Record<string, string>;
+  /** Defaults to `'node'`; `'bun'` and `'deno'` exist for the Hono app only. */
+  runtime?: Runtime;
+}
+
+/**
+ * The command that starts the app, as its package script does: tsx on Node; on Bun and Deno
+ * the Hono app's own `bun` and `deno` (its devDependencies), run directly so that a signal
+ * reaches the runtime and not a shim, with the arguments of its `start:bun` / `start:deno`.
+ */
+function command(framework: Framework, runtime: Runtime): [string, string[]] {
+  if (runtime === 'node') return [process.execPath, ['--import', 'tsx', '--conditions=@sse/source', 'server.ts']];
+  if (framework !== 'hono') throw new Error(`only the Hono app runs on ${runtime}`);
+  const modules = `${APPS_DIR}hono/node_modules/`;
+  if (runtime === 'bun') return [`${modules}bun/bin/bun.exe`, ['--conditions=@sse/source', 'server.bun.ts']];
+  const permissions = ['--allow-net', '--allow-env', '--allow-read', '--allow-sys'];
+  return [`${modules}deno/deno`, ['run', ...permissions, '--sloppy-imports', '--conditions=@sse/source', 'server.deno.ts']];
 }
 
 /**
  * Starts `apps/<framework>/server.ts` as its own process, the way `npm start` does (TypeScript
- * source through tsx), and resolves once it printed its startup line.
+ * source through tsx; the Hono app's `server.bun.ts` or `server.deno.ts` with `runtime`), and
+ * resolves once it printed its startup line.
  */
 export function startApp(framework: Framework, options: StartOptions = {}): Promise<RunningApp> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sse/source', 'server.ts'], {
+  const [executable, args] = command(framework, options.runtime ?? 'node');
+  const child = spawn(executable, args, {
     cwd: `${APPS_DIR}${framework}`,
     env: {
       ...process.env,
+      NO_COLOR: '1',
+      DENO_NO_UPDATE_CHECK: '1',
       PORT: String(options.port ?? 0),
       TICK_MS: String(options.tickMs ?? TEST_TICK_MS),
       PRIVATE_TOKEN: TEST_TOKEN,
@@ -82,7 +108,7 @@ export function startApp(framework: Framework, options: StartOptions = {}): Prom
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the ${framework} app printed no startup line within 60 s (a hang guard; tsx compiles the sources first):\n${output}`));
+      reject(new Error(`the ${framework} app printed no startup line within 60 s (a hang guard; the runtime compiles the sources first):\n${output}`));
     }, 60_000);
     // `exited` never rejects; this only turns an early exit into a failed start.
     void exited.then((exit) => {
