@@ -136,7 +136,7 @@ describe('Redis topic store under faults', () => {
     proxy.restore();
     let sent = 0;
     await waitFor(() => {
-      if (got.length === 0) void writer.publish('t', { data: sent++ }).catch(() => {});
+      if (got.length === 0) void writer.publish('t', { data: String(sent++) }).catch(() => {});
       return got.length > 0;
     }, 'the listener to get an event published after the reconnect');
     expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
