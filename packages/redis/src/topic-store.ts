@@ -191,10 +191,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
       });
-      cluster.on('+node', (redis: Redis) => {
-        this.#meter.add(redis);
-        redis.on('close', () => this.#abortSyncReads());
-      });
+      cluster.on('+node', (redis: Redis) => this.#meter.add(redis));
       cluster.on('refresh', () => this.#reassign());
       cluster.on('ready', () => this.#reassign());
       this.#cluster = cluster;
@@ -295,9 +292,10 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   }
 
   /**
-   * A catch-up read, given up when a command connection closes: ioredis neither sends again nor
-   * rejects a command that was on the wire then (`autoResendUnfulfilledCommands` is off), so it
-   * would hold its topic back until its long deadline, every live event waiting behind it.
+   * A catch-up read, given up when the command connection of one Redis closes: ioredis neither
+   * sends again nor rejects a command that was on the wire then (`autoResendUnfulfilledCommands`
+   * is off), so it would hold its topic back until its long deadline, every live event waiting
+   * behind it. (On a Cluster, whose node connections come and go, a read waits for its deadline.)
    */
   #syncRead<T>(topic: ListenedTopic, send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -319,7 +317,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     });
   }
 
-  /** A command connection closed: every catch-up read it may have carried is read again (see {@link #syncRead}). */
+  /** The command connection closed: every catch-up read it may have carried is read again (see {@link #syncRead}). */
   #abortSyncReads(): void {
     for (const abort of [...this.#syncReads]) abort();
   }
