@@ -141,6 +141,8 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   readonly #byChannel = new Map<string, ListenedTopic>();
   readonly #bySlot = new Map<number, Set<ListenedTopic>>();
   readonly #subscribers = new Map<string, Subscriber>();
+  /** Catch-up reads sent and not answered yet, each with how it is given up. */
+  readonly #syncReads = new Set<() => void>();
   /** Keeps the epoch of listened topics alive while nothing is published to them. */
   readonly #touch: ReturnType<typeof setInterval>;
   #closed = false;
@@ -180,6 +182,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     if (url !== undefined) {
       const redis = new Redis(url, safe);
       this.#meter.add(redis);
+      redis.on('close', () => this.#abortSyncReads());
       commands = redis;
     } else {
       const cluster = new Cluster(nodes!.map(seed) as ClusterNode[], {
@@ -286,6 +289,37 @@ class RedisTopicStoreImpl implements RedisTopicStore {
       }
       throw new SseRedisUnavailableError(topic, 'disconnected', `${what}: ${describe(error)}`, { cause: error, topic: true });
     }
+  }
+
+  /**
+   * A catch-up read, given up when the command connection of one Redis closes: ioredis neither
+   * sends again nor rejects a command that was on the wire then (`autoResendUnfulfilledCommands`
+   * is off), so it would hold its topic back until its long deadline, every live event waiting
+   * behind it. (On a Cluster, whose node connections come and go, a read waits for its deadline.)
+   */
+  #syncRead<T>(topic: ListenedTopic, send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const abort = (): void => {
+        this.#syncReads.delete(abort);
+        reject(new SseRedisUnavailableError(topic.name, 'disconnected', 'history read: the connection closed before Redis answered', { topic: true }));
+      };
+      this.#syncReads.add(abort);
+      this.#send(topic.name, 'history read', send, this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR).then(
+        (value) => {
+          this.#syncReads.delete(abort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#syncReads.delete(abort);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
+  /** The command connection closed: every catch-up read it may have carried is read again (see {@link #syncRead}). */
+  #abortSyncReads(): void {
+    for (const abort of [...this.#syncReads]) abort();
   }
 
   #drop(topic: ListenedTopic): void {
@@ -479,9 +513,7 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   async #syncOnce(topic: ListenedTopic): Promise<void> {
     const { keys } = topic;
     if (topic.epoch === undefined) {
-      const [epoch, head] = await this.#send(topic.name, 'history read', () =>
-        this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, '', this.#maxAgeMs, '', 0),
-      this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR);
+      const [epoch, head] = await this.#syncRead(topic, () => this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, '', this.#maxAgeMs, '', 0));
       if (topic.epoch === undefined) {
         topic.epoch = epoch;
         topic.offset = head;
@@ -490,9 +522,9 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     }
     const known = topic.epoch;
     const from = topic.offset;
-    const [epoch, head, uids = [], entries = [], start = 0] = await this.#send(topic.name, 'history read', () =>
+    const [epoch, head, uids = [], entries = [], start = 0] = await this.#syncRead(topic, () =>
       this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW),
-    this.#timeout.timeoutMs * SYNC_TIMEOUT_FACTOR);
+    );
     if (topic.stopped || topic.epoch !== known || topic.offset !== from) return;
     if (epoch !== known) {
       // A new history (Redis lost its data, the topic expired, another instance started a new

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisTopicStore } from '../src/index.js';
 import { startRedisCluster, startRedisServer } from '../src/testing.js';
 import { expectNoSilentGap, openTopicClient, published, publishRound, startCuttableProxy, startTopicInstance, waitFor, type Published, type TopicClient, type TopicInstance } from './topic-support.js';
 
@@ -114,6 +115,31 @@ describe('Redis topic store under faults', () => {
     // Everything was in history: no gap at all, every event once, in order.
     expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
     for (const topic of TOPICS) expect(watcher.seen.get(topic)).toEqual(log.acked.get(topic));
+  });
+
+  it('a catch-up read on the wire when the link is cut is sent again after the reconnect, not left to its deadline', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const proxy = await startCuttableProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    // Deadlines far past the hang guard: only the store's handling of the cut can bring the topic back.
+    const store = createRedisTopicStore({ url: proxy.url, prefix: 'f6:', commandTimeoutMs: 60_000, onError: () => {} });
+    cleanups.push(() => store.close());
+    const writer = createRedisTopicStore({ url: redis.url, prefix: 'f6:' });
+    cleanups.push(() => writer.close());
+    await store.since('t'); // the command connection is up
+    const got: number[] = [];
+    // Its first read (the head) is written at once, and the link is cut before any answer can come.
+    store.listen('t', (event) => got.push(Number(event.data)));
+    proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    proxy.restore();
+    let sent = 0;
+    await waitFor(() => {
+      if (got.length === 0) void writer.publish('t', { data: String(sent++) }).catch(() => {});
+      return got.length > 0;
+    }, 'the listener to get an event published after the reconnect');
+    expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
   });
 
   it('CLIENT KILL of every pub/sub connection of a Cluster: the same, with no gap', async () => {
