@@ -29,7 +29,9 @@ function client(url: string): TopicClient {
 
 /** Publishes rounds until the client has the last acknowledged value of every topic. */
 async function settle(publisher: TopicInstance, watcher: TopicClient, log: Published): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // A hang guard, not a budget: on a Cluster a catch-up read lost with a node's connection waits
+  // for its own deadline (10 × commandTimeoutMs) before it is sent again.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     await publishRound(publisher.hub, TOPICS, log);
     const caughtUp = (): boolean => TOPICS.every((topic) => log.acked.get(topic)?.at(-1) === undefined || watcher.last(topic) === log.acked.get(topic)!.at(-1));
