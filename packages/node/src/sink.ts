@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { SseError, SseHeadersSentError, type Rejection } from '@sse/core';
 import type { SseSink } from '@sse/core/adapter';
 import { finSocket } from './client-fin.js';
+import { directSocket, recordWritePath, writeChunk } from './socket-writer.js';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -29,6 +30,9 @@ function responseState(res: NodeResponse): string | undefined {
  * - `write()` reports `false` until the response's `drain`;
  * - `res.flush()` is called after each write when present, so compression middleware delivers
  *   every event immediately;
+ * - on HTTP/1.1, when nothing wrapped `res.write` (compression middleware does), events are framed
+ *   once per broadcast as chunks and written straight to the socket, as Node's response would
+ *   write them, without its per-write bookkeeping (see `sinkWritePath`);
  * - the client is gone when the *response* closes (never the request: a POST stream's request
  *   ends as soon as its body is read);
  * - on HTTP/1.x Node decides `Connection` from the request (`Connection: close` and HTTP/1.0 get
@@ -57,6 +61,8 @@ class NodeSink implements SseSink {
   // class of its own, so every property read on it is a slow, megamorphic lookup.
   #writable = false;
   #flushes = false;
+  // Set when the chunks go straight to the socket (see directSocket); its 'drain' is then the one to wait for.
+  #socket: Socket | undefined;
 
   constructor(req: NodeRequest, res: NodeResponse) {
     this.#req = req;
@@ -77,7 +83,8 @@ class NodeSink implements SseSink {
   #cleanup(): void {
     this.#writable = false;
     this.#res.removeListener('close', this.#gone);
-    if (this.#drainListener !== undefined) this.#res.removeListener('drain', this.#drainListener);
+    if (this.#drainListener !== undefined) (this.#socket ?? this.#res).removeListener('drain', this.#drainListener);
+    this.#socket = undefined;
     this.#res.removeListener('error', this.#gone);
     this.#finSocket?.removeListener('end', this.#gone);
     this.#finSocket = undefined;
@@ -125,6 +132,8 @@ class NodeSink implements SseSink {
     // Compression middleware adds flush() before any handler runs.
     this.#flushes = typeof response.flush === 'function';
     this.#writable = !res.destroyed;
+    this.#socket = isHttp2 || this.#flushes ? undefined : directSocket(res);
+    recordWritePath(res, this.#socket === undefined ? 'response' : 'socket');
     const socket = isHttp2 ? undefined : finSocket(this.#req);
     if (socket !== undefined && this.#writable) {
       // A GET stream's client that half-closed has left; the same as closeOnClientFin, without a closure per stream.
@@ -137,6 +146,7 @@ class NodeSink implements SseSink {
     // A response ended or destroyed behind the sink's back reports it through 'error' or 'close'.
     if (!this.#writable) return false;
     try {
+      if (this.#socket !== undefined) return writeChunk(this.#socket, chunk);
       return (this.#res as ServerResponse).write(toBuffer(chunk));
     } catch {
       this.#gone();
@@ -145,9 +155,10 @@ class NodeSink implements SseSink {
   }
 
   onDrain(listener: () => void): void {
-    if (this.#drainListener !== undefined) this.#res.removeListener('drain', this.#drainListener);
+    const target = this.#socket ?? this.#res;
+    if (this.#drainListener !== undefined) target.removeListener('drain', this.#drainListener);
     this.#drainListener = listener;
-    if (this.#writable) this.#res.on('drain', listener);
+    if (this.#writable) target.on('drain', listener);
   }
 
   flush(): void {
