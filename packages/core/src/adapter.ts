@@ -20,6 +20,7 @@ export {
   fetchServerInfo,
   serveWebRequest,
   type ServeWebRequestInit,
+  type SinkBypass,
   type WebRuntimeInfo,
   type WebStreamSink,
   type WebStreamSinkOptions,

@@ -34,6 +34,22 @@ export interface WebRuntimeInfo {
    * connection idle for 10 s by default, before the first keep-alive.
    */
   keepOpen?: (() => void) | undefined;
+  /**
+   * Called with the sink of a stream that opened, just before its `Response` is returned: a
+   * runtime that can write to the connection itself hooks in here (see `WebStreamSink.bypass`).
+   * On `@hono/node-server`, `@sse/hono` uses it to write events straight to Node's socket.
+   */
+  attach?: ((sink: WebStreamSink) => void) | undefined;
+}
+
+/** What takes over a web stream sink's writes from its body (see `WebStreamSink.bypass`). */
+export interface SinkBypass {
+  /** Writes one chunk to the connection; `false` when its buffer is full. */
+  write(chunk: Uint8Array): boolean;
+  /** Registers the one listener to call each time the connection can take more data. */
+  onDrain(listener: () => void): void;
+  /** Called once when the sink closes or aborts: stop listening. */
+  release(): void;
 }
 
 /** The parts of Bun's `Server` (the second argument of `Bun.serve`'s `fetch`) this reads. */
@@ -77,6 +93,15 @@ export interface WebStreamSink extends SseSink {
   readonly status: number;
   /** Headers given to `open`. */
   readonly headers: Record<string, string>;
+  /** The chunk last handed to the body, if any. */
+  readonly lastChunk: Uint8Array | undefined;
+  /**
+   * From now on, writes go to `writer` instead of the body; the body stays open, and ends when
+   * the sink closes. For a server that writes the body's chunks unchanged to the connection:
+   * call it once the server has written `lastChunk`. Returns `false`, and changes nothing, while
+   * the body still holds unread chunks or after the sink closed.
+   */
+  bypass(writer: SinkBypass): boolean;
 }
 
 /**
@@ -90,6 +115,8 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
   let done = false;
   let status = 200;
   let headers: Record<string, string> = {};
+  let lastChunk: Uint8Array | undefined;
+  let bypass: SinkBypass | undefined;
 
   const gone = (): void => {
     done = true;
@@ -103,6 +130,7 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
   const finish = (): void => {
     done = true;
     external?.removeEventListener('abort', gone);
+    bypass?.release();
   };
 
   const readable = new ReadableStream<Uint8Array>(
@@ -111,7 +139,8 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
         streamController = c;
       },
       pull() {
-        drainListener?.();
+        // Once bypassed, the body is read only for its end: the connection's own drain counts.
+        if (bypass === undefined) drainListener?.();
       },
       cancel() {
         gone();
@@ -129,6 +158,15 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
     get headers() {
       return headers;
     },
+    get lastChunk() {
+      return lastChunk;
+    },
+    bypass(writer) {
+      if (done || bypass !== undefined || streamController === undefined || streamController.desiredSize !== HIGH_WATER_MARK) return false;
+      bypass = writer;
+      if (drainListener !== undefined) writer.onDrain(drainListener);
+      return true;
+    },
     signal: controller.signal,
     httpVersion: options.httpVersion,
     open(s, h) {
@@ -137,11 +175,14 @@ export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStre
     },
     write(chunk) {
       if (done || streamController === undefined) return false;
+      if (bypass !== undefined) return bypass.write(chunk);
+      lastChunk = chunk;
       streamController.enqueue(chunk);
       return (streamController.desiredSize ?? 0) > 0;
     },
     onDrain(listener) {
       drainListener = listener;
+      bypass?.onDrain(listener);
     },
     close() {
       if (done) return;
@@ -228,6 +269,7 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
   runtime.keepOpen?.();
   const response = new Response(sink.readable, { status: sink.status, headers: sink.headers });
   handedOver = true;
+  if (request.method !== 'HEAD') runtime.attach?.(sink);
   return response;
 }
 

@@ -303,3 +303,70 @@ describe('fetchServerInfo', () => {
     await response.body?.cancel();
   });
 });
+
+describe('createWebStreamSink: bypass (a runtime that writes to the connection itself)', () => {
+  const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+  const writer = () => {
+    const written: string[] = [];
+    let drain: (() => void) | undefined;
+    const bypass = {
+      full: false,
+      released: 0,
+      write: (chunk: Uint8Array) => (written.push(new TextDecoder().decode(chunk)), !bypass.full),
+      onDrain: (listener: () => void) => void (drain = listener),
+      release: () => void bypass.released++,
+    };
+    return { bypass, written, drain: () => drain?.() };
+  };
+
+  it('refuses while the body holds unread chunks, then takes every write; close ends the body and releases the writer', async () => {
+    const sink = createWebStreamSink();
+    sink.open(200, {});
+    const first = bytes(': open\n\n');
+    sink.write(first);
+    expect(sink.lastChunk).toBe(first);
+    const { bypass, written } = writer();
+    expect(sink.bypass(bypass)).toBe(false);
+    const reader = sink.readable.getReader();
+    expect((await reader.read()).value).toBe(first);
+    expect(sink.bypass(bypass)).toBe(true);
+    expect(sink.bypass(writer().bypass)).toBe(false);
+    expect(sink.write(bytes('data: a\n\n'))).toBe(true);
+    expect(written).toEqual(['data: a\n\n']);
+    expect(sink.lastChunk).toBe(first);
+    const end = reader.read();
+    sink.close();
+    expect((await end).done).toBe(true);
+    expect(bypass.released).toBe(1);
+    expect(sink.write(bytes('data: late\n\n'))).toBe(false);
+    expect(written).toEqual(['data: a\n\n']);
+  });
+
+  it("the writer's drain is the stream's: a full connection queues events until it drains", async () => {
+    const sink = createWebStreamSink();
+    const stream = createEventStream(sink, { keepAlive: false });
+    const reader = sink.readable.getReader();
+    await reader.read();
+    const { bypass, written, drain } = writer();
+    expect(sink.bypass(bypass)).toBe(true);
+    bypass.full = true;
+    stream.send('one');
+    stream.send('two');
+    expect(written).toEqual(['data: one\n\n']);
+    bypass.full = false;
+    drain();
+    expect(written).toEqual(['data: one\n\n', 'data: two\n\n']);
+    stream.close();
+  });
+
+  it('serveWebRequest hands the sink of an opened stream to runtime.attach, and not for a HEAD or a rejection', async () => {
+    const attached: unknown[] = [];
+    const runtime = { attach: (sink: unknown) => void attached.push(sink) };
+    const handler = (stream: EventStream) => void stream.close();
+    await serveWebRequest({ request: new Request('http://x/events'), args: [], handler, runtime });
+    expect(attached).toHaveLength(1);
+    await serveWebRequest({ request: new Request('http://x/events', { method: 'HEAD' }), args: [], handler, runtime });
+    await serveWebRequest({ request: new Request('http://x/events'), args: [], handler, runtime, options: { authorize: () => false } });
+    expect(attached).toHaveLength(1);
+  });
+});

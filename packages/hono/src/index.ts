@@ -2,6 +2,7 @@ import type { Context, Env, Handler } from 'hono';
 import { fetchServerInfo, serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
 import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node/adapter';
+import { writeToNodeSocket } from './node-socket.js';
 
 export * from '@sse/core/user-api';
 
@@ -12,7 +13,9 @@ export type HonoSseOptions<H extends Env = Env> = ServeOptions<[Context<H>]>;
  * A Hono handler that opens an event stream and calls `handler(stream, c)`. The body is a
  * `ReadableStream` with backpressure; the stream closes when the request's signal aborts or the
  * body is cancelled (whichever the runtime reports: `@hono/node-server`, Bun, Deno, Workers).
- * On `@hono/node-server`, a request pipelined behind an unfinished response waits for its turn
+ * On `@hono/node-server`, once the server has written the head and the body's first chunks
+ * unchanged, events go straight to Node's socket as HTTP/1.1 chunks (compression, HTTP/2 or any
+ * transform of the body keep them on the body stream). A request pipelined behind an unfinished response waits for its turn
  * before anything runs, and a GET stream's client that half-closes its connection has left (see
  * `waitForTurn` and `closeOnClientFin` in `@sse/node`). On Bun and Deno, `c.env` is what the
  * server passed (see `fetchServerInfo`): on Bun an open stream is exempted from `idleTimeout`.
@@ -65,5 +68,6 @@ function runtimeInfo(c: Context): WebRuntimeInfo {
   return {
     clientAddress: env?.incoming?.socket?.remoteAddress,
     abort: outgoing === undefined ? undefined : () => outgoing.destroy(),
+    attach: outgoing === undefined ? undefined : (sink) => writeToNodeSocket(sink, outgoing),
   };
 }

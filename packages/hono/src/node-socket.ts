@@ -1,0 +1,77 @@
+import { OutgoingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { SinkBypass, WebStreamSink } from '@sse/core/adapter';
+import { directSocket, recordWritePath, writeChunk, type NodeResponse } from '@sse/node/adapter';
+
+/** Writes of the body watched for the one that carries the sink's last chunk, before giving up. */
+const WATCHED_WRITES = 8;
+
+/**
+ * On `@hono/node-server`, moves the stream's writes from its body to Node's socket once that is
+ * safe. The server writes the head, then reads the body and writes each chunk to `outgoing`. The
+ * first few of those writes are watched (`outgoing.write`, for those calls only). The first must be
+ * the body's first chunk itself, or a middleware changed the body. Once the chunk
+ * the sink last enqueued reaches `outgoing.write` itself and the body holds nothing more, every
+ * byte the body produced is in Node's hands, so further chunks can go to the socket directly, as
+ * `@sse/node` writes them. The body stays open; closing the sink ends it, and the server ends the
+ * response. When a middleware changed the body (compression writes other bytes), changed the
+ * encoding, or the response is not HTTP/1.1 chunked, nothing moves: the stream stays on the body.
+ */
+export function writeToNodeSocket(sink: WebStreamSink, outgoing: NodeResponse): void {
+  const response = outgoing as ServerResponse;
+  if (outgoing.req.httpVersionMajor !== 1 || response.write !== OutgoingMessage.prototype.write) {
+    recordWritePath(outgoing, 'response');
+    return;
+  }
+  // What the body held when the server got it: the bytes at open. A body passed through unchanged
+  // hands exactly this chunk to the first write; anything else means a middleware changed it.
+  const first = sink.lastChunk;
+  let watched = 0;
+  const stop = (): void => {
+    if (Object.hasOwn(response, 'write')) delete (response as Partial<Pick<ServerResponse, 'write'>>).write;
+    response.removeListener('close', stop);
+  };
+  const write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>): boolean {
+    const ok = OutgoingMessage.prototype.write.apply(this, args as Parameters<OutgoingMessage['write']>);
+    watched++;
+    if (watched === 1 && (first === undefined || args[0] !== first)) {
+      stop();
+      recordWritePath(outgoing, 'response');
+    } else if (args[0] === sink.lastChunk) {
+      stop();
+      const socket = isUnchanged(response) ? directSocket(outgoing) : undefined;
+      if (socket !== undefined && sink.bypass(socketBypass(socket))) recordWritePath(outgoing, 'socket');
+      else recordWritePath(outgoing, 'response');
+    } else if (watched >= WATCHED_WRITES) {
+      stop();
+      recordWritePath(outgoing, 'response');
+    }
+    return ok;
+  };
+  Object.defineProperty(response, 'write', { configurable: true, writable: true, enumerable: false, value: write });
+  response.on('close', stop);
+}
+
+/**
+ * The head the server wrote is still an event stream, with no encoding a middleware added. Read
+ * from the head itself: headers given to `writeHead` as an object are not kept for `getHeader`.
+ */
+function isUnchanged(response: ServerResponse): boolean {
+  const head = (response as ServerResponse & { _header?: unknown })._header;
+  return typeof head === 'string' && /\r\ncontent-type: *text\/event-stream/i.test(head) && !/\r\ncontent-encoding:/i.test(head);
+}
+
+function socketBypass(socket: Socket): SinkBypass {
+  let drain: (() => void) | undefined;
+  return {
+    write: (chunk) => (socket.destroyed ? false : writeChunk(socket, chunk)),
+    onDrain(listener) {
+      if (drain !== undefined) socket.removeListener('drain', drain);
+      socket.on('drain', (drain = listener));
+    },
+    release() {
+      if (drain !== undefined) socket.removeListener('drain', drain);
+      drain = undefined;
+    },
+  };
+}
