@@ -2,6 +2,7 @@ import { checkOption } from '../check-option.js';
 import { SseError } from '../errors.js';
 import { checkEventName, serializeJson } from '../format.js';
 import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
+import { DEFAULT_WRITES_PER_TURN, FanOut } from '../internal/fan-out.js';
 import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
 import { createMemoryTopicStore, type MemoryTopicStoreOptions, type TopicHistory, type TopicStore } from './store.js';
@@ -63,6 +64,12 @@ export interface TopicHubOptions extends MemoryTopicStoreOptions {
   gapEvent?: string | false;
   /** Called with store failures and errors thrown by hooks. Defaults to `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Streams one publish writes to per turn of the event loop. A topic with more subscribers gets
+   * the event in slices, the rest on the next turns, so other requests are served in between;
+   * publishes still reach every stream in order. Defaults to `512`.
+   */
+  writesPerTurn?: number;
 }
 
 /** Many named topics, many topics per stream, exact resume per topic from one `Last-Event-ID`. */
@@ -173,9 +180,11 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   readonly #onError: (error: unknown) => void;
   readonly #topics = new Map<string, HubTopic>();
   readonly #streams = new Map<InternalStream, StreamState>();
+  readonly #fanOut: FanOut<Subscription>;
 
   constructor(options: TopicHubOptions) {
-    const { store, maxTopicsPerStream, gapEvent, onError, ...history } = options;
+    const { store, maxTopicsPerStream, gapEvent, onError, writesPerTurn, ...history } = options;
+    this.#fanOut = new FanOut(checkOption.positiveInteger('writesPerTurn', writesPerTurn ?? DEFAULT_WRITES_PER_TURN));
     this.#store = store ?? createMemoryTopicStore(history);
     this.#maxTopics = checkOption.positiveInteger('maxTopicsPerStream', maxTopicsPerStream ?? DEFAULT_MAX_TOPICS_PER_STREAM);
     if (gapEvent !== undefined && gapEvent !== false && (gapEvent === '' || gapEvent === 'message')) {
@@ -464,14 +473,17 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   }
 
   #deliver(topic: HubTopic, event: TopicEvent): void {
+    if (topic.subscriptions.size === 0) return;
     let delivery: Delivery | undefined;
-    for (const subscription of topic.subscriptions) {
+    this.#fanOut.run(topic.subscriptions, (subscription) => {
+      // A slice on a later turn: the stream may have left the topic meanwhile.
+      if (!topic.subscriptions.has(subscription)) return;
       if (subscription.pending !== null) {
         subscription.pending.push(event);
-        continue;
+        return;
       }
       this.#write(subscription, (delivery ??= this.#delivery(topic, event)));
-    }
+    });
   }
 
   /** What every stream shares of one event: its bytes without the id, its entry of a position. */

@@ -1,0 +1,95 @@
+// A publish to many streams is written in slices of `writesPerTurn`, one slice per turn of the
+// event loop: other work runs in between, and every stream still gets every event once, in order.
+import { describe, expect, it } from 'vitest';
+import { createTopicHub, SseError, type EventStream } from '../src/index.js';
+import { createEventStream } from '../src/adapter.js';
+import { MemorySink } from './memory-sink.js';
+import { routedEvents } from './topic-client.js';
+
+function client(): { sink: MemorySink; stream: EventStream } {
+  const sink = new MemorySink();
+  return { sink, stream: createEventStream(sink, { keepAlive: false }) };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Waits turn by turn (at most `turns`) until `done()`. */
+async function turnsUntil(done: () => boolean, turns = 1_000): Promise<number> {
+  for (let turn = 1; turn <= turns; turn++) {
+    await nextTurn();
+    if (done()) return turn;
+  }
+  throw new Error(`not done after ${turns} turns`);
+}
+
+async function subscribed(hub: ReturnType<typeof createTopicHub>, count: number, topic = 'room:1'): Promise<Array<ReturnType<typeof client>>> {
+  const clients = Array.from({ length: count }, client);
+  await Promise.all(clients.map(({ stream }) => hub.subscribe(stream, [topic])));
+  return clients;
+}
+
+const got = (clients: Array<ReturnType<typeof client>>, value: string): number => clients.filter(({ sink }) => routedEvents(sink.chunks).includes(value)).length;
+
+describe('topic hub: fan-out in slices', () => {
+  it('writes writesPerTurn streams at once and the rest on later turns, with a task queued after the publish run in between', async () => {
+    const hub = createTopicHub({ writesPerTurn: 100 });
+    const clients = await subscribed(hub, 1_000);
+    void hub.publish('room:1', { data: 1 });
+    expect(got(clients, 'room:1/message/1')).toBe(100);
+    // Queued after the publish's next slice: it runs once that slice is written, long before the last.
+    const seenByOtherWork = await new Promise<number>((resolve) => setImmediate(() => resolve(got(clients, 'room:1/message/1'))));
+    expect(seenByOtherWork).toBe(200);
+    const turns = await turnsUntil(() => got(clients, 'room:1/message/1') === 1_000);
+    expect(turns).toBeLessThanOrEqual(9);
+  });
+
+  it('a topic with no more subscribers than writesPerTurn is written at once', async () => {
+    const hub = createTopicHub({ writesPerTurn: 100 });
+    const clients = await subscribed(hub, 100);
+    void hub.publish('room:1', { data: 1 });
+    expect(got(clients, 'room:1/message/1')).toBe(100);
+  });
+
+  it('publishes started during a sliced fan-out reach every stream once, in publish order, across topics', async () => {
+    const hub = createTopicHub({ writesPerTurn: 64 });
+    const many = await subscribed(hub, 500, 'room:1');
+    const both = client();
+    await hub.subscribe(both.stream, ['room:1', 'room:2']);
+    for (let i = 1; i <= 5; i++) {
+      void hub.publish('room:1', { data: i });
+      void hub.publish('room:2', { data: -i });
+    }
+    await turnsUntil(() => routedEvents(both.sink.chunks).length === 10 && got(many, 'room:1/message/5') === 500);
+    const expected = [1, 2, 3, 4, 5].map((i) => `room:1/message/${i}`);
+    for (const { sink } of many) expect(routedEvents(sink.chunks)).toEqual(expected);
+    expect(routedEvents(both.sink.chunks)).toEqual([1, 2, 3, 4, 5].flatMap((i) => [`room:1/message/${i}`, `room:2/message/${-i}`]));
+  });
+
+  it('a stream that leaves during a sliced fan-out gets nothing more; one that joins gets what follows, once', async () => {
+    const hub = createTopicHub({ writesPerTurn: 50 });
+    const clients = await subscribed(hub, 300);
+    void hub.publish('room:1', { data: 1 });
+    const leaver = clients[299]!;
+    hub.unsubscribe(leaver.stream, ['room:1']);
+    const closer = clients[298]!;
+    closer.stream.close();
+    const joiner = client();
+    await hub.subscribe(joiner.stream, ['room:1']);
+    void hub.publish('room:1', { data: 2 });
+    await turnsUntil(() => got(clients.slice(0, 298), 'room:1/message/2') === 298);
+    expect(routedEvents(leaver.sink.chunks)).toEqual([]);
+    expect(routedEvents(closer.sink.chunks)).toEqual([]);
+    expect(routedEvents(joiner.sink.chunks)).toEqual(['room:1/message/2']);
+  });
+
+  it('rejects a writesPerTurn that is not a positive integer', () => {
+    for (const writesPerTurn of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createTopicHub({ writesPerTurn })).toThrow(SseError);
+      try {
+        createTopicHub({ writesPerTurn });
+      } catch (error) {
+        expect((error as SseError).code).toBe('ERR_SSE_OPTION');
+      }
+    }
+  });
+});
