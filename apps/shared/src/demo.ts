@@ -53,7 +53,8 @@ export interface Demo {
   postMessage(contentType: string | undefined, body: AsyncIterable<Uint8Array> | null): Promise<JsonReply>;
   /**
    * The `topics` option of `GET /events?rooms=a,b`: the rooms are read from the URL once, before
-   * any header (400 with a text message for a bad or missing list), then each is resumed from
+   * any header (400 with a text message for a bad or missing list), every room is allowed (they
+   * are public), then each is resumed from
    * `Last-Event-ID` or told `sse-gap`, all on one stream.
    */
   roomsTopics<Args extends unknown[]>(urlOf: (...args: Args) => string): ServeTopicsOptions<Args, RoomTopics>;

@@ -73,10 +73,16 @@ export function parseRooms(url: string): ParsedRooms {
 
 const topicOf = (room: string): `room:${string}` => `room:${room}`;
 
+/**
+ * The rooms' `topics.authorize`: every room of the demo is public, so any visitor may read any
+ * room. (The option is required: a route whose topics are private checks them here.)
+ */
+const everyoneMayRead = (): true => true;
+
 export interface Rooms {
   /**
    * The `topics` option of `GET /events?rooms=…`: reads the rooms from the URL once, before any
-   * header (400 naming what is wrong with `?rooms=`); every room then resumes from
+   * header (400 naming what is wrong with `?rooms=`), allows every room (they are public); every room then resumes from
    * `Last-Event-ID` (or gets `sse-gap`) and goes live before the handler runs.
    */
   manyTopics<Args extends unknown[]>(urlOf: (...args: Args) => string): ServeTopicsOptions<Args, RoomTopics>;
@@ -126,6 +132,7 @@ export function createRooms(hub: TopicHub<RoomTopics> = createRoomsHub()): Rooms
         const parsed = parseRooms(urlOf(...args));
         return parsed.ok ? parsed.rooms.map(topicOf) : badRequest(parsed.error);
       },
+      authorize: everyoneMayRead,
     }),
     oneTopic: (roomOf) => ({
       hub,
@@ -134,6 +141,7 @@ export function createRooms(hub: TopicHub<RoomTopics> = createRoomsHub()): Rooms
         const error = checkRoom(room);
         return room !== undefined && error === undefined ? [topicOf(room)] : badRequest(error ?? 'a room is required');
       },
+      authorize: everyoneMayRead,
     }),
     joined(stream) {
       const rooms = hub.topicsOf(stream).map((topic) => topic.slice('room:'.length));

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttp2Server } from 'node:http2';
-import { requestFacts, serveEventStream, type SseSink } from '@sse/core/adapter';
+import { checkServeOptions, requestFacts, serveEventStream, type SseSink } from '@sse/core/adapter';
 import { listen, type ConformanceHandler, type ConformanceOptions, type ConformanceTarget } from '../src/index.js';
 
 /** Ways a sink can be wrong that real adapters have shipped with. */
-export type Flaw = 'none' | 'splits-events' | 'ignores-backpressure' | 'sends-connection-on-http2';
+export type Flaw = 'none' | 'splits-events' | 'ignores-backpressure' | 'sends-connection-on-http2' | 'skips-option-check';
 
 /**
  * A minimal sink over a Node response, correct unless told to carry a flaw: the suite's
@@ -45,22 +45,26 @@ function createTestSink(req: IncomingMessage, res: ServerResponse, flaw: Flaw): 
 }
 
 function adapter(flaw: Flaw): (handler: ConformanceHandler, options: ConformanceOptions) => (req: IncomingMessage, res: ServerResponse) => void {
-  return (handler, options) => (req, res) => {
-    // Not awaited: node:http ignores a listener's result. What fails before a stream opened
-    // (authorize threw, or returned a rejection that cannot be answered) is answered with a 500.
-    serveEventStream({
-      request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
-      createSink: () => createTestSink(req, res, flaw),
-      respond: (rejection) => {
-        res.writeHead(rejection.status, rejection.headers).end(rejection.body);
-      },
-      args: [],
-      handler,
-      options,
-    }).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
+  return (handler, options) => {
+    // Checked once, when the route is created (a `topics` option without `authorize` throws here).
+    if (flaw !== 'skips-option-check') checkServeOptions(options);
+    return (req, res) => {
+      // Not awaited: node:http ignores a listener's result. What fails before a stream opened
+      // (authorize threw, or returned a rejection that cannot be answered) is answered with a 500.
+      serveEventStream({
+        request: requestFacts({ method: req.method, url: req.url, headers: req.headers }),
+        createSink: () => createTestSink(req, res, flaw),
+        respond: (rejection) => {
+          res.writeHead(rejection.status, rejection.headers).end(rejection.body);
+        },
+        args: [],
+        handler,
+        options,
+      }).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    };
   };
 }
 

@@ -2,7 +2,7 @@
 // (errors, channels, types) stays on `@sse/core`.
 export type { SseSink } from './sink.js';
 export { createEventStream } from './stream.js';
-export { serveEventStream, type AuthorizeResult, type ServeEventStreamInit, type ServeIO, type ServeOptions, type ServeTopicsOptions, type SseHandler, type TopicListResult } from './serve.js';
+export { checkServeOptions, serveEventStream, type AuthorizeResult, type ServeEventStreamInit, type ServeIO, type ServeOptions, type ServeTopicsOptions, type SseHandler, type TopicListResult } from './serve.js';
 export {
   acceptsEventStream,
   decodeHeaderBytes,

@@ -45,6 +45,11 @@ export const checkOption = {
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) fail(name, 'a fraction from 0 to 1', value);
     return value;
   },
+  /** A function; `expected` says what it is for (and what to pass instead of nothing). */
+  callback<T>(name: string, value: T, expected = 'a function'): T {
+    if (typeof value !== 'function') fail(name, expected, value);
+    return value;
+  },
   /** One of a fixed list of values. */
   oneOf<T extends string | number>(name: string, value: T, allowed: readonly T[]): T {
     if (!allowed.includes(value)) fail(name, allowed.map((item) => (typeof item === 'string' ? `'${item}'` : String(item))).join(' or '), value);

@@ -1,3 +1,4 @@
+import { checkOption } from './check-option.js';
 import { SseError } from './errors.js';
 import { defaultHeaders, lowerCaseKeys } from './headers.js';
 import { kCloseWith, kTrack, kAdmit, kReportError, registryInternals, type InternalStream } from './internal/protocol.js';
@@ -55,6 +56,7 @@ export interface ServeOptions<Args extends unknown[]> extends Omit<EventStreamOp
    * checks it (a bad list answers 400), `topics.authorize` decides per topic (fails closed like
    * `authorize`), then the stream opens already subscribed (resumed from `Last-Event-ID`) and the
    * handler runs once the topics are live; it reads them with `hub.topicsOf(stream)`.
+   * `topics.authorize` is required: `sse()` throws `ERR_SSE_OPTION` without it.
    */
   // Any hub: its topic map is the app's (a typed hub's option is a `ServeTopicsOptions<Args, Topics>`).
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -82,9 +84,11 @@ export interface ServeTopicsOptions<Args extends unknown[], M extends TopicMap =
    * Decides on the checked list, before any header, with the same rules as the route's
    * `authorize` (which runs first): only `true` opens the stream, `false` answers 403, a rejection
    * answers itself, anything else answers 403 and is reported to `onError` as
-   * `ERR_SSE_AUTHORIZE_RESULT`. Without it, every topic the request names is allowed.
+   * `ERR_SSE_AUTHORIZE_RESULT`. Required, since a client names whatever topics it likes
+   * (`user:<someone else>`): without it `sse()` throws `SseError` `ERR_SSE_OPTION`. For topics
+   * anyone may read, say so with `authorize: () => true`.
    */
-  authorize?(topics: Array<TopicName<M>>, ...args: Args): AuthorizeResult | Promise<AuthorizeResult>;
+  authorize(topics: Array<TopicName<M>>, ...args: Args): AuthorizeResult | Promise<AuthorizeResult>;
   /** Resumes the topics from the request's `Last-Event-ID` (a hub position). `false` starts live. Defaults to `true`. */
   replay?: boolean;
   /**
@@ -161,6 +165,38 @@ function refusal(verdict: unknown, what = 'authorize'): { rejection: Rejection; 
   };
 }
 
+/**
+ * Checks the `topics` option: a hub, and `from` and `authorize` functions. `authorize` has no
+ * default because the topic names come from the client: a route that forgot it would stream
+ * `user:<anyone>` to anyone.
+ */
+function checkTopicsOption(option: unknown): void {
+  if (typeof option !== 'object' || option === null) {
+    throw new SseError('ERR_SSE_OPTION', `topics must be an object { hub, from, authorize }, got ${String(option)}`);
+  }
+  const { hub, from, authorize } = option as Partial<Record<'hub' | 'from' | 'authorize', unknown>>;
+  const hubLike = hub as Partial<Pick<TopicHub, 'checkTopics' | 'subscribe'>> | null | undefined;
+  if (typeof hubLike?.checkTopics !== 'function' || typeof hubLike.subscribe !== 'function') {
+    throw new SseError('ERR_SSE_OPTION', `topics.hub must be a topic hub (createTopicHub()), got ${String(hub)}`);
+  }
+  checkOption.callback('topics.from', from, 'a function that reads the topic list from the request');
+  checkOption.callback(
+    'topics.authorize',
+    authorize,
+    'a function that decides whether the request may stream the topics it names (a client can name any topic, user:<someone else> included); for topics anyone may read, pass authorize: () => true',
+  );
+}
+
+/**
+ * Checks a route's options once, when its `sse()` is created, so that a mistake stops the app at
+ * startup instead of failing its requests: throws `SseError` `ERR_SSE_OPTION` (today: a `topics`
+ * option without a hub, `from` or `authorize`). Every adapter's `sse()` calls it; the request
+ * flow checks the same again, so an adapter that does not still fails closed (its requests fail).
+ */
+export function checkServeOptions<Args extends unknown[]>(options: ServeOptions<Args> | undefined): void {
+  if (options?.topics !== undefined) checkTopicsOption(options.topics);
+}
+
 /** A topic list the hub refused (or one `from` refused by throwing the hub's error). */
 function isTopicListError(error: unknown): error is SseError {
   return error instanceof SseError && (error.code === 'ERR_SSE_TOPIC' || error.code === 'ERR_SSE_TOO_MANY_TOPICS');
@@ -188,13 +224,11 @@ async function chooseTopics<Args extends unknown[]>(
   }
   // A stream with no topic would never receive anything: most likely a request that forgot them.
   if (topics.length === 0) return { rejection: badTopicList('name at least one topic') };
-  if (option.authorize !== undefined) {
-    const verdict: unknown = await option.authorize(topics, ...args);
-    if (verdict !== true) {
-      const { rejection, error } = refusal(verdict, 'topics.authorize');
-      if (error !== undefined) report(error);
-      return { rejection };
-    }
+  const verdict: unknown = await option.authorize(topics, ...args);
+  if (verdict !== true) {
+    const { rejection, error } = refusal(verdict, 'topics.authorize');
+    if (error !== undefined) report(error);
+    return { rejection };
   }
   return { topics };
 }
@@ -221,6 +255,8 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
       defaultOnError(hookError);
     }
   };
+  // Again per request, for an adapter whose sse() did not check: a missing topics.authorize must never mean "allow".
+  if (topicsOption !== undefined) checkTopicsOption(topicsOption);
   if (checkAccept !== false && !acceptsEventStream(request.accept)) {
     await init.respond(reject(406, { body: 'This endpoint serves text/event-stream; send Accept: text/event-stream.' }));
     return undefined;

@@ -1,7 +1,7 @@
 import { SseError } from './errors.js';
 import type { Rejection } from './rejection.js';
 import { requestFacts } from './request.js';
-import { serveEventStream, type ServeOptions, type SseHandler } from './serve.js';
+import { checkServeOptions, serveEventStream, type ServeOptions, type SseHandler } from './serve.js';
 import type { SseSink } from './sink.js';
 import type { EventMap } from './stream-types.js';
 
@@ -284,5 +284,6 @@ export function createFetchHandler<E extends EventMap = EventMap>(
   handler: SseHandler<[Request], E>,
   options: ServeOptions<[Request]> = {},
 ): (request: Request, server?: unknown) => Promise<Response> {
+  checkServeOptions(options);
   return (request, server) => serveWebRequest<[Request], E>({ request, args: [request], handler, options, runtime: fetchServerInfo(request, server) });
 }

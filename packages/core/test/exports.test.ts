@@ -45,6 +45,7 @@ describe('@sse/core entry points', () => {
   it('@sse/core/adapter: what adapter authors build on', async () => {
     expect(Object.keys(await import('@sse/core/adapter')).sort()).toEqual([
       'acceptsEventStream',
+      'checkServeOptions',
       'createEventStream',
       'createWebStreamSink',
       'decodeHeaderBytes',

@@ -9,12 +9,14 @@ import {
   reject,
   SseError,
   type AuthorizeResult,
+  type Rejection,
   type ServeOptions,
   type ServeTopicsOptions,
   type TopicHub,
   type TopicName,
   type TopicResumeStatus,
 } from '../src/index.js';
+import { requestFacts, serveEventStream } from '../src/adapter.js';
 import { lastEventIdOf, routedEvents } from './topic-client.js';
 
 type Topics = {
@@ -68,6 +70,77 @@ function route(hub: TopicHub<Topics>, options: Partial<ServeTopicsOptions<[Reque
   );
   return { handler, calls };
 }
+
+/** What `run` throws (or `undefined`). */
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('topics.authorize is required: a client names any topic it likes', () => {
+  it('createFetchHandler throws ERR_SSE_OPTION when it is created without one, saying how to allow public topics', () => {
+    const hub = createTopicHub<Topics>();
+    const create = (topics: unknown) => () => createFetchHandler(() => {}, { topics: topics as ServeTopicsOptions<[Request]> });
+    expect(thrown(create({ hub, from: () => ['user:1'] }))).toMatchObject({
+      name: 'SseError',
+      code: 'ERR_SSE_OPTION',
+      message:
+        'topics.authorize must be a function that decides whether the request may stream the topics it names (a client can name any topic, user:<someone else> included); for topics anyone may read, pass authorize: () => true, got undefined',
+    });
+    expect(thrown(create({ hub, from: () => ['user:1'], authorize: true }))).toMatchObject({ code: 'ERR_SSE_OPTION', message: expect.stringMatching(/^topics\.authorize must be a function .* got true$/) as unknown });
+    expect(thrown(create({ hub, authorize: () => true }))).toMatchObject({ code: 'ERR_SSE_OPTION', message: 'topics.from must be a function that reads the topic list from the request, got undefined' });
+    expect(thrown(create({ from: () => ['user:1'], authorize: () => true }))).toMatchObject({ code: 'ERR_SSE_OPTION', message: 'topics.hub must be a topic hub (createTopicHub()), got undefined' });
+    expect(thrown(create(null))).toMatchObject({ code: 'ERR_SSE_OPTION', message: 'topics must be an object { hub, from, authorize }, got null' });
+    // Allowing every topic is a decision written down, and then it works.
+    expect(thrown(create({ hub, from: () => ['user:1'], authorize: () => true }))).toBeUndefined();
+    expect(thrown(() => createFetchHandler(() => {}, {}))).toBeUndefined();
+  });
+
+  it('fails every request of an adapter that did not check at creation: nothing answered, no sink, nothing subscribed', async () => {
+    const hub = createTopicHub<Topics>();
+    let fromCalls = 0;
+    let sinks = 0;
+    const answered: Rejection[] = [];
+    const served = serveEventStream<[]>({
+      request: requestFacts({ url: '/events?topics=user:1', headers: new Headers({ accept: 'text/event-stream' }) }),
+      createSink: () => {
+        sinks++;
+        throw new Error('no sink expected');
+      },
+      respond: (rejection) => void answered.push(rejection),
+      args: [],
+      handler: () => {},
+      options: { topics: { hub, from: () => (fromCalls++, ['user:1']) } as unknown as ServeTopicsOptions<[]> },
+    });
+    await expect(served).rejects.toMatchObject({ code: 'ERR_SSE_OPTION', message: expect.stringContaining('authorize: () => true') as unknown });
+    expect([fromCalls, sinks, answered.length, hub.streamCount, hub.topicCount]).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('answers 403 for every verdict but true, with no stream opened and nothing subscribed', async () => {
+    const hub = createTopicHub<Topics>();
+    const errors: unknown[] = [];
+    let verdict: unknown;
+    let handled = 0;
+    const handler = createFetchHandler(() => void handled++, {
+      keepAlive: false,
+      onError: (error) => void errors.push(error),
+      topics: { hub, from: () => ['user:1', 'room:7'], authorize: () => verdict as AuthorizeResult },
+    });
+    const verdicts: unknown[] = [false, undefined, null, 0, '', 'yes', {}, Promise.resolve(undefined)];
+    for (const value of verdicts) {
+      verdict = value;
+      const response = await handler(new Request('http://localhost/events'));
+      expect([response.status, response.headers.get('content-type'), await response.text()], String(value)).toEqual([403, 'text/plain; charset=utf-8', 'Forbidden']);
+    }
+    expect([handled, hub.streamCount, hub.topicCount]).toEqual([0, 0, 0]);
+    // false is a refusal; everything else is a bug of the route, told to onError.
+    expect(errors.map((error) => (error as SseError).code)).toEqual(verdicts.slice(1).map(() => 'ERR_SSE_AUTHORIZE_RESULT'));
+  });
+});
 
 describe('sse(handler, { topics }) behind createFetchHandler', () => {
   it('answers 400 with the reason for a list the hub refuses, before any header: no stream, nothing subscribed, no handler', async () => {
@@ -171,6 +244,7 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
         from: () => {
           throw new Error('session store down');
         },
+        authorize: () => true,
       },
     });
     await expect(failing(new Request('http://localhost/events'))).rejects.toThrow('session store down');
@@ -245,7 +319,7 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
     const handler = createFetchHandler(() => {}, {
       keepAlive: false,
       maxLastEventIdLength: 20,
-      topics: { hub, from: (request) => topicsParam(request), onResume: (list) => void statuses.push(list) },
+      topics: { hub, from: (request) => topicsParam(request), authorize: () => true, onResume: (list) => void statuses.push(list) },
     });
     const position = '1x3k9a.kf12p0.2_q8z01m.kf12p0.7'; // 31 characters: a position of two topics
     const response = await handler(new Request('http://localhost/events?topics=user:42,room:7', { headers: { 'Last-Event-ID': position } }));
@@ -267,6 +341,7 @@ describe('sse(handler, { topics }) behind createFetchHandler', () => {
       topics: {
         hub,
         from: () => ['room:7'],
+        authorize: () => true,
         onResume: () => {
           throw new Error('snapshot failed');
         },

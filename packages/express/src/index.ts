@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { serveNodeRequest } from '@sse/node/adapter';
+import { checkServeOptions } from '@sse/core/adapter';
 import { SseError, type EventMap, type EventStream, type ServeOptions, type SseHandler } from '@sse/core';
 
 export * from '@sse/core/user-api';
@@ -46,6 +47,7 @@ export function sse<E extends EventMap = EventMap>(
   handler: SseHandler<[Request, Response], E>,
   options: ExpressSseOptions = {},
 ): RequestHandler {
+  checkServeOptions(options);
   const guarded: SseHandler<[Request, Response], E> = (stream, req, res) => {
     guardResponse(stream, req, res, options.onError);
     return handler(stream, req, res);

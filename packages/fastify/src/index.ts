@@ -9,7 +9,7 @@ import type {
   RouteHandlerMethod,
 } from 'fastify';
 import { createNodeSink, waitForTurn } from '@sse/node/adapter';
-import { requestFacts, serveEventStream } from '@sse/core/adapter';
+import { checkServeOptions, requestFacts, serveEventStream } from '@sse/core/adapter';
 import { SseError, type EventMap, type ServeOptions, type SseHandler } from '@sse/core';
 
 export * from '@sse/core/user-api';
@@ -55,6 +55,7 @@ export function sse<E extends EventMap = EventMap, Route extends RouteGenericInt
   handler: SseHandler<FastifySseArgs<Route, Server>, E>,
   options: FastifySseOptions<Route, Server> = {},
 ): FastifySseRouteHandler<Route, Server> {
+  checkServeOptions(options);
   const serveOptions: FastifySseOptions<Route, Server> = options.onError === undefined ? { ...options, onError: logError } : options;
   type Args = FastifySseArgs<Route, Server>;
   const route = async (request: Args[0], reply: Args[1]): Promise<unknown> => {

@@ -1,5 +1,5 @@
 import type { Context, Env, Handler } from 'hono';
-import { fetchServerInfo, serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
+import { checkServeOptions, fetchServerInfo, serveWebRequest, type WebRuntimeInfo } from '@sse/core/adapter';
 import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 import { closeOnClientFin, waitForTurn, type NodeRequest, type NodeResponse } from '@sse/node/adapter';
 import { writeToNodeSocket } from './node-socket.js';
@@ -24,6 +24,7 @@ export function sse<E extends EventMap = EventMap, H extends Env = Env>(
   handler: SseHandler<[Context<H>], E>,
   options: HonoSseOptions<H> = {},
 ): Handler<H> {
+  checkServeOptions(options);
   return (c) => {
     const env = c.env as NodeServerEnv | undefined;
     const incoming = env?.incoming;

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { createNodeSink, isConnectionError, waitForTurn } from '@sse/node/adapter';
-import { requestFacts, serveEventStream } from '@sse/core/adapter';
+import { checkServeOptions, requestFacts, serveEventStream } from '@sse/core/adapter';
 import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
 
 export * from '@sse/core/user-api';
@@ -17,6 +17,7 @@ export function sse<E extends EventMap = EventMap>(
   handler: SseHandler<[Context], E>,
   options: KoaSseOptions = {},
 ): Middleware {
+  checkServeOptions(options);
   return async (ctx) => {
     const turn = waitForTurn(ctx.req, ctx.res);
     if (turn !== true && !(await turn)) {

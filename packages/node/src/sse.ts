@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventMap, ServeOptions, SseHandler } from '@sse/core';
+import { checkServeOptions } from '@sse/core/adapter';
 import { serveNodeRequest } from './serve-request.js';
 import type { NodeRequest, NodeResponse } from './sink.js';
 
@@ -15,6 +16,7 @@ export function sse<E extends EventMap = EventMap, Req extends NodeRequest = Inc
   handler: SseHandler<[Req, Res], E>,
   options: NodeSseOptions<Req, Res> = {},
 ): (req: Req, res: Res) => void {
+  checkServeOptions(options);
   return (req, res) => {
     serveNodeRequest<[Req, Res], E>({ req, res, args: [req, res], handler, options }).catch((error: unknown) => {
       // Nothing was streamed: answer 500 when possible, else cut the connection.

@@ -1,39 +1,13 @@
 import type { TopicEvent } from '@sse/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisTopicStore, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
-import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
+import { describe, expect, it } from 'vitest';
+import type { RedisTopicStore } from '../src/index.js';
+import { useTopicStoreSetup } from './topic-store-setup.js';
 import { waitFor } from './topic-support.js';
-
 
 // What one instance costs Redis and the network: its connections do not grow with its topics,
 // and it reads only the traffic of the topics it listens to.
-let redis: RedisServer;
-let cluster: RedisCluster;
-const cleanups: (() => unknown)[] = [];
-let run = 0;
-
-beforeAll(async () => {
-  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all([redis?.stop(), cluster?.stop()]);
-});
-
-const targets: Array<[string, () => RedisTopicStoreOptions]> = [
-  ['one redis-server', () => ({ url: redis.url })],
-  ['a Redis Cluster', () => ({ nodes: [...cluster.seeds] })],
-];
-
-function store(options: RedisTopicStoreOptions): RedisTopicStore {
-  const created = createRedisTopicStore(options);
-  cleanups.push(() => created.close());
-  return created;
-}
+const setup = useTopicStoreSetup('s');
+const { targets, store } = setup;
 
 /** Listens to every topic; resolves once a probe event published to each of `probes` came through. */
 async function listenAll(listening: RedisTopicStore, publisher: RedisTopicStore, topics: readonly string[], probes: readonly string[]): Promise<void> {
@@ -50,12 +24,12 @@ async function listenAll(listening: RedisTopicStore, publisher: RedisTopicStore,
 
 /** Ten topics whose slots cover every master of the cluster (so both stores need every subscriber). */
 async function spreadTopics(prefix: string, count: number): Promise<string[]> {
-  const masters = new Set((await cluster.masters()).map((node) => node.port));
+  const masters = new Set((await setup.cluster.masters()).map((node) => node.port));
   const covered = new Set<number>();
   const topics: string[] = [];
   for (let i = 0; topics.length < count || covered.size < masters.size; i++) {
     const topic = `few:${i}`;
-    const port = (await cluster.nodeForKey(`${prefix}{${topic}}`)).port;
+    const port = (await setup.cluster.nodeForKey(`${prefix}{${topic}}`)).port;
     if (topics.length < count - (masters.size - covered.size) || !covered.has(port)) {
       topics.push(topic);
       covered.add(port);
@@ -66,7 +40,7 @@ async function spreadTopics(prefix: string, count: number): Promise<string[]> {
 
 describe.each(targets)('createRedisTopicStore on %s: cost per instance', (name, target) => {
   it('holds the same number of connections for 10 topics as for 10,000', async () => {
-    const prefix = `s${++run}:`;
+    const prefix = setup.prefix();
     const base = { ...target(), prefix };
     const publisher = store(base);
     const few = name === 'a Redis Cluster' ? await spreadTopics(prefix, 10) : Array.from({ length: 10 }, (_, i) => `few:${i}`);
@@ -89,7 +63,7 @@ describe.each(targets)('createRedisTopicStore on %s: cost per instance', (name, 
   });
 
   it("reads none of another instance's traffic: two stores on disjoint topics", async () => {
-    const base = { ...target(), prefix: `s${++run}:` };
+    const base = { ...target(), prefix: setup.prefix() };
     const a = store(base);
     const b = store(base);
     const ours = Array.from({ length: 8 }, (_, i) => `a:${i}`);

@@ -1,41 +1,16 @@
 import type { TopicEvent } from '@sse/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisTopicStore, SseRedisUnavailableError, type RedisTopicStore, type RedisTopicStoreOptions } from '../src/index.js';
-import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../src/testing.js';
+import { describe, expect, it } from 'vitest';
+import { createRedisTopicStore, SseRedisUnavailableError } from '../src/index.js';
+import { useTopicStoreSetup } from './topic-store-setup.js';
 import { expectNoSilentGap, openTopicClient, published as publishLog, publishRound, startTopicInstance, waitFor, type TopicClient } from './topic-support.js';
 
 // The same tests on one redis-server and on a 3-master Redis Cluster: one code path for both.
-let redis: RedisServer;
-let cluster: RedisCluster;
-const cleanups: (() => unknown)[] = [];
-let run = 0;
-
-beforeAll(async () => {
-  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all([redis?.stop(), cluster?.stop()]);
-});
-
-const targets: Array<[string, () => RedisTopicStoreOptions]> = [
-  ['one redis-server', () => ({ url: redis.url })],
-  ['a Redis Cluster', () => ({ nodes: [...cluster.seeds] })],
-];
-
-function store(base: RedisTopicStoreOptions, more: Partial<RedisTopicStoreOptions> = {}): RedisTopicStore {
-  const created = createRedisTopicStore({ prefix: `t${++run}:`, ...base, ...more });
-  cleanups.push(() => created.close());
-  return created;
-}
+const setup = useTopicStoreSetup('t');
+const { targets, store } = setup;
 
 function client(url: string, topics: readonly string[]): TopicClient {
   const opened = openTopicClient(url, topics);
-  cleanups.push(() => opened.close());
+  setup.cleanup(() => opened.close());
   return opened;
 }
 
@@ -52,7 +27,7 @@ describe('createRedisTopicStore: options', () => {
 describe('createRedisTopicStore: Redis unreachable', () => {
   it('rejects publish and since with SseRedisUnavailableError naming the topic', async () => {
     const unreachable = createRedisTopicStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 300, onError: () => {} });
-    cleanups.push(() => unreachable.close());
+    setup.cleanup(() => unreachable.close());
     for (const attempt of [unreachable.publish('room:1', { data: '1' }), unreachable.since('room:1', 0)]) {
       const error: unknown = await attempt.catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(SseRedisUnavailableError);
@@ -66,8 +41,8 @@ describe('createRedisTopicStore: Redis unreachable', () => {
 describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
   it('publishes with epoch and offset, delivers to listeners once in order, and reads history back', async () => {
     const base = target();
-    const a = store(base);
-    const prefix = `t${run}:`;
+    const prefix = setup.prefix();
+    const a = store(base, { prefix });
     const b = store(base, { prefix });
     const got: TopicEvent[] = [];
     const stop = b.listen('room:{1}', (event) => got.push(event));
@@ -120,10 +95,11 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
   });
 
   it('a multi-topic stream resumes exactly from its Last-Event-ID on a second instance', async () => {
-    const base = { ...target(), prefix: `t${++run}:` };
+    const base = { ...target(), prefix: setup.prefix() };
     const a = await startTopicInstance(base);
     const b = await startTopicInstance(base);
-    cleanups.push(() => a.close(), () => b.close());
+    setup.cleanup(() => a.close());
+    setup.cleanup(() => b.close());
     const topics = ['user:1', 'room:a', 'room:b', 'doc:{x}'];
     const log = publishLog();
     const published = log.acked;
@@ -150,10 +126,11 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
   });
 
   it('live stream through two hubs: every client sees every event once, in order', async () => {
-    const base = { ...target(), prefix: `t${++run}:` };
+    const base = { ...target(), prefix: setup.prefix() };
     const a = await startTopicInstance(base);
     const b = await startTopicInstance(base);
-    cleanups.push(() => a.close(), () => b.close());
+    setup.cleanup(() => a.close());
+    setup.cleanup(() => b.close());
     const topics = ['t1', 't2', 't3'];
     const clients = [client(a.url, topics), client(b.url, topics.slice(1))];
     await waitFor(() => a.subscribed() === 1 && b.subscribed() === 1, 'both streams subscribed');

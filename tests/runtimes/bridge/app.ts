@@ -23,13 +23,15 @@ interface MountConfig {
   options: Record<string, unknown>;
   callbacks: string[];
   registry: boolean;
+  /** The case's `topics` option: which callbacks it has (stubbed here), its replay, whether it has a hub. */
+  topics?: { callbacks: string[]; replay?: boolean; hub?: object };
 }
 
 /** A command the test process sends to one stream, one JSON line each. */
 type Command =
   | { op: 'send'; event: StreamEvent }
   | { op: 'comment'; text: string }
-  | { op: 'frame'; frame: string }
+  | { op: 'frame'; frame: string; comment?: true }
   | { op: 'replayed'; count: number }
   | { op: 'close' }
   | { op: 'abort' }
@@ -65,6 +67,8 @@ interface Reports {
 }
 
 const reportsByRequest = new WeakMap<object, Reports>();
+/** The topics the request flow subscribed a stream to (through the stand-in hub), for its handler's `/open`. */
+const chosenTopics = new WeakMap<object, { topics: readonly string[]; replay: boolean | string | undefined }>();
 const contexts = new WeakMap<Request, { waitUntil(promise: Promise<unknown>): void }>();
 
 /** The request among the arguments the core passes: `c` (Hono) or the `Request` itself. */
@@ -99,12 +103,50 @@ function stubOptions(ctrl: Ctrl, mount: string, config: MountConfig): ServeOptio
   }
   if (config.callbacks.includes('onError')) options.onError = (error, ...args) => post('/on-error', { mount, error: serializeError(error) }, args);
   if (config.callbacks.includes('onSlowClient')) options.onSlowClient = (info) => void ctrl('/on-slow-client', { mount, info }).then((r) => r.body?.cancel(), ignore);
+  if (config.topics !== undefined) options.topics = stubTopics(ctrl, mount, config.topics) as never;
   // The registry lives in the test process (it counts the streams the bridge reports there);
   // this stand-in admits every stream, so the request flow takes its registry path here too.
   if (config.registry) {
     options.registry = { [kCreatedBy]: 'runtime bridge', size: 0, draining: false, [kAdmit]: () => undefined, [kTrack]: ignore } as never;
   }
   return options;
+}
+
+/**
+ * The `topics` option in the runtime: `from` and `authorize` call the case's, and the hub is a
+ * stand-in. The hub lives in the test process, so `from`'s list is checked there (repeats
+ * removed, the hub's ERR_SSE_TOPIC / ERR_SSE_TOO_MANY_TOPICS thrown here as they came), and the
+ * subscription the request flow makes is handed to the handler's `/open`, where the real hub
+ * subscribes the stream's stand-in before the case's handler runs.
+ */
+function stubTopics(ctrl: Ctrl, mount: string, config: NonNullable<MountConfig['topics']>): Record<string, unknown> {
+  const topics: Record<string, unknown> = {};
+  if (config.replay !== undefined) topics.replay = config.replay;
+  if (config.hub !== undefined) {
+    topics.hub = {
+      checkTopics: (list: readonly string[]) => [...list],
+      subscribe: (stream: object, list: readonly string[], options: { replay?: boolean | string } = {}) => {
+        chosenTopics.set(stream, { topics: list, replay: options.replay });
+        return Promise.resolve([]);
+      },
+    };
+  }
+  if (config.callbacks.includes('from')) {
+    topics.from = async () => {
+      const answer = (await (await ctrl('/topics/from', { mount })).json()) as { undefined?: true; rejection?: unknown; topics?: string[]; error?: { code?: string; message: string } };
+      if (answer.error !== undefined) {
+        throw answer.error.code === undefined ? new Error(answer.error.message) : new SseError(answer.error.code as never, answer.error.message);
+      }
+      return answer.undefined === true ? undefined : (answer.rejection ?? answer.topics);
+    };
+  }
+  if (config.callbacks.includes('authorize')) {
+    topics.authorize = async (list: string[]) => {
+      const answer = (await (await ctrl('/topics/authorize', { mount, topics: list })).json()) as { undefined?: true; value?: unknown };
+      return answer.undefined === true ? undefined : answer.value;
+    };
+  }
+  return topics;
 }
 
 function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream, ...args: unknown[]) => Promise<void> {
@@ -126,7 +168,8 @@ function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream, ...args: 
       });
     };
     void stream.closed.then((info) => post('closed', { reason: info.reason, error: info.error === undefined ? undefined : serializeError(info.error) }));
-    const response = await ctrl('/open', { mount, sid, lastEventId: stream.lastEventId ?? null });
+    const chosen = chosenTopics.get(stream);
+    const response = await ctrl('/open', { mount, sid, lastEventId: stream.lastEventId ?? null, ...(chosen === undefined ? {} : { topics: chosen.topics, replay: chosen.replay ?? true }) });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     const internal = stream as unknown as Record<symbol, (...args: unknown[]) => unknown>;
     let pending = '';
@@ -146,7 +189,7 @@ function stubHandler(ctrl: Ctrl, mount: string): (stream: EventStream, ...args: 
             stream.comment(command.text);
             break;
           case 'frame':
-            internal[kWriteFrame]!(encoder.encode(command.frame));
+            internal[kWriteFrame]!(encoder.encode(command.frame), undefined, command.comment === true);
             break;
           case 'replayed':
             internal[kReplayed]!(command.count);
@@ -191,11 +234,18 @@ export function createBridge(ctrl: Ctrl): (request: Request, ...rest: unknown[])
     if (pathname === '/runtime') return new Response(typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent);
     // The client address the core reads from the server's second argument (empty on Workers).
     if (pathname === '/client-address') return new Response(fetchServerInfo(request, rest[0]).clientAddress ?? '');
-    const match = /^\/(hono|fetch)\/m\/(\d+)/.exec(pathname);
+    const match = /^\/(hono|fetch)\/(m|build)\/(\d+)/.exec(pathname);
     if (match === null) return new Response('no such mount', { status: 404 });
-    const key = `${match[1]}/${match[2]}`;
+    const key = `${match[1]}/${match[3]}`;
     let entry = served.get(key);
-    if (entry === undefined) served.set(key, (entry = build(match[1]!, match[2]!)));
+    if (entry === undefined) served.set(key, (entry = build(match[1]!, match[3]!)));
+    if (match[2] === 'build') {
+      // Builds the mount's sse() now, as the case's mount does in process: what it throws (ERR_SSE_OPTION) is the mount's answer.
+      return entry.then(
+        () => new Response(null, { status: 204 }),
+        (error: unknown) => new Response(JSON.stringify(serializeError(error)), { status: 500, headers: { 'content-type': 'application/json' } }),
+      );
+    }
     const serve = await entry;
     if (serve === undefined) return new Response('mount closed', { status: 404 });
     const context = rest[1] as { waitUntil?: unknown } | undefined;

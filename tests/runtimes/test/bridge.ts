@@ -15,7 +15,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { SseError, SseFormatError, type CloseInfo, type CloseReason, type EventStream, type SlowClientInfo, type StreamEvent } from '@sse/core';
+import {
+  SseError,
+  SseFormatError,
+  type CloseInfo,
+  type CloseReason,
+  type EventStream,
+  type SlowClientInfo,
+  type StreamEvent,
+  type TopicResumeStatus,
+} from '@sse/core';
 import { createEventStream } from '@sse/core/adapter';
 import type { ConformanceCase, ConformanceHandler, ConformanceOptions, ConformanceTarget, MountedServer } from '@sse/conformance';
 
@@ -104,9 +113,9 @@ class RemoteStream {
   whenWritable(): Promise<boolean> {
     return Promise.resolve(!this.#isClosed);
   }
-  [kWriteFrame](chunk: Uint8Array): boolean {
+  [kWriteFrame](chunk: Uint8Array, _now?: number, isComment?: boolean): boolean {
     if (this.#isClosed) return false;
-    this.#write({ op: 'frame', frame: Buffer.from(chunk).toString('utf8') });
+    this.#write({ op: 'frame', frame: Buffer.from(chunk).toString('utf8'), ...(isComment === true ? { comment: true } : {}) });
     return true;
   }
   [kReplayed](count: number): void {
@@ -206,9 +215,32 @@ class Control {
       case '/mount': {
         if (mount === undefined) return json(res, 404, {});
         const { options } = mount;
-        const data = Object.fromEntries(Object.entries(options).filter(([key, value]) => typeof value !== 'function' && key !== 'registry'));
+        const data = Object.fromEntries(Object.entries(options).filter(([key, value]) => typeof value !== 'function' && key !== 'registry' && key !== 'topics'));
         const callbacks = Object.keys(options).filter((key) => typeof options[key as keyof typeof options] === 'function');
-        return json(res, 200, { options: data, callbacks, registry: options.registry !== undefined });
+        // The hub stays here; the runtime gets stubs of the callbacks the case gave (and the rest as is).
+        const topics = options.topics === undefined ? undefined : {
+          callbacks: Object.keys(options.topics).filter((key) => typeof (options.topics as unknown as Record<string, unknown>)[key] === 'function'),
+          replay: options.topics.replay,
+          hub: options.topics.hub === undefined ? undefined : {},
+        };
+        return json(res, 200, { options: data, callbacks, registry: options.registry !== undefined, topics });
+      }
+      case '/topics/from': {
+        // from and the hub's check run here, where the hub is: the runtime gets the checked list, or why not.
+        const topics = mount!.options.topics!;
+        try {
+          const listed: unknown = await topics.from();
+          if (listed === undefined) return json(res, 200, { undefined: true });
+          // A rejection (`{ status }`) goes as is; the runtime's request flow reads it.
+          if (typeof listed === 'object' && listed !== null && !Array.isArray(listed)) return json(res, 200, { rejection: listed });
+          return json(res, 200, { topics: topics.hub.checkTopics(listed as readonly string[]) });
+        } catch (error) {
+          return json(res, 200, { error: { code: (error as SseError).code, message: String((error as Error).message) } });
+        }
+      }
+      case '/topics/authorize': {
+        const verdict: unknown = await mount!.options.topics!.authorize(body.topics as string[]);
+        return json(res, 200, verdict === undefined ? { undefined: true } : { value: verdict });
       }
       case '/authorize': {
         const verdict: unknown = await mount!.options.authorize!();
@@ -244,12 +276,27 @@ class Control {
         const registry = mount.options.registry as unknown as Record<symbol, (stream: unknown, key: unknown) => void> | undefined;
         registry?.[kTrack]!(stream, undefined);
         const fail = (error: unknown): void => write({ op: 'fail', ref: this.#errors.push(error) - 1 });
-        try {
-          const result = mount.handler(stream as unknown as EventStream);
-          if (result instanceof Promise) result.catch(fail);
-        } catch (error) {
-          fail(error);
-        }
+        const run = (): void => {
+          try {
+            const result = mount.handler(stream as unknown as EventStream);
+            if (result instanceof Promise) result.catch(fail);
+          } catch (error) {
+            fail(error);
+          }
+        };
+        const topicsOption = mount.options.topics;
+        if (topicsOption === undefined || !Array.isArray(body.topics)) return run();
+        // The runtime's request flow chose the topics; the hub here subscribes this stream's stand-in
+        // to them, with the runtime's replay, and the handler runs once they are live, as in process.
+        const { onResume } = topicsOption;
+        const resumed = (statuses: readonly TopicResumeStatus[]): void => {
+          try {
+            onResume?.(statuses, stream as unknown as EventStream);
+          } catch (error) {
+            mount.options.onError?.(error);
+          }
+        };
+        topicsOption.hub.subscribe(stream as unknown as EventStream, body.topics as string[], { replay: body.replay as boolean | string, onResume: resumed }).then(run, fail);
         return;
       }
       default:
@@ -388,6 +435,13 @@ export function bridgeTarget(
   const mount = async (handler: ConformanceHandler, options: ConformanceOptions): Promise<MountedServer> => {
     const running = await runtime();
     const id = running.control.add(handler, options);
+    // The runtime builds this mount's sse() now, so that what it throws (ERR_SSE_OPTION) fails the mount, as in process.
+    const built = await fetch(`${running.url}/${api}/build/${id}`);
+    if (built.status !== 204) {
+      running.control.remove(id);
+      const error = (await built.json()) as { code?: string; message: string };
+      throw error.code === undefined ? new Error(error.message) : new SseError(error.code as never, error.message);
+    }
     return {
       url: `${running.url}/${api}/m/${id}`,
       close: () => {

@@ -4,7 +4,8 @@ import { guardCases } from './guards.js';
 import { http2Cases } from './http2.js';
 import { lifecycleCases } from './lifecycle.js';
 import { reconnectCases } from './reconnect.js';
+import { topicCases } from './topics.js';
 import { wireCases } from './wire.js';
 
 /** Every case of the suite, in the order they run. */
-export const CASE_GROUPS: readonly CaseGroup[] = [...wireCases, ...reconnectCases, ...guardCases, ...lifecycleCases, ...backpressureCases, ...http2Cases];
+export const CASE_GROUPS: readonly CaseGroup[] = [...wireCases, ...reconnectCases, ...guardCases, ...topicCases, ...lifecycleCases, ...backpressureCases, ...http2Cases];
