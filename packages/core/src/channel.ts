@@ -4,6 +4,7 @@ import { eventTooLarge, utf8Length } from './event-size.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { checkGapEventName, encodeGapFrame, type GapInfo } from './gap.js';
 import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
+import { DEFAULT_WRITES_PER_TURN, FanOut } from './internal/fan-out.js';
 import { toEventFields } from './send-argument.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions, type StoreGap } from './store.js';
 import { DEFAULT_MAX_EVENT_BYTES, type AnyEventStream, type EventMap, type MessageData, type SendableData, type StreamEvent } from './stream-types.js';
@@ -41,6 +42,12 @@ export interface ChannelOptions {
   deserialize?: (text: string) => unknown;
   /** Called with store failures and errors thrown by hooks. Defaults to `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Streams one broadcast writes to per turn of the event loop. A channel with more subscribers
+   * gets the event in slices, the rest on the next turns, so other requests are served in
+   * between; broadcasts still reach every stream in order. Defaults to `512`.
+   */
+  writesPerTurn?: number;
   /**
    * Largest event, in bytes of its encoded frame (`id`, `event` and `data` lines). `broadcast()`
    * rejects a larger one with `SseError` `ERR_SSE_EVENT_TOO_LARGE` before publishing (measured
@@ -156,6 +163,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #gapEvent: string | false;
   #unlisten: (() => void) | undefined;
   #closed = false;
+  readonly #fanOut: FanOut<Subscriber<E>>;
 
   constructor(options: ChannelOptions) {
     const history = options.history;
@@ -167,6 +175,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     this.#onError = options.onError ?? defaultOnError;
     this.#maxEventBytes = checkOption.positiveNumber('maxEventBytes', options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
     this.#gapEvent = checkGapEventName(options.gapEvent);
+    this.#fanOut = new FanOut(checkOption.positiveInteger('writesPerTurn', options.writesPerTurn ?? DEFAULT_WRITES_PER_TURN));
     this.#unlisten = this.#store.listen(this.#deliver, this.#onStoreGap);
   }
 
@@ -383,6 +392,10 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
 
   readonly #deliver = (event: ChannelEvent): void => {
     if (this.#subscribers.size === 0) return;
+    if (!this.#fanOut.fits(this.#subscribers.size)) {
+      this.#deliverInSlices(event);
+      return;
+    }
     const now = Date.now();
     let chunk: Uint8Array | null | undefined;
     let message: ChannelMessage<E> | undefined;
@@ -405,6 +418,38 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     }
     if (missed !== undefined) this.#missedDelivery(missed, event, chunk);
   };
+
+  /**
+   * A broadcast to more streams than one turn writes: who is still replaying is decided now (they
+   * get it in their replay, as in one go); the writes to the others run in slices, each skipped
+   * for a stream that unsubscribed meanwhile.
+   */
+  #deliverInSlices(event: ChannelEvent): void {
+    const targets: Array<Subscriber<E>> = [];
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.pending !== null) subscriber.pending.push(event);
+      else targets.push(subscriber);
+    }
+    const chunk = this.#encode(event);
+    if (chunk === null) {
+      this.#missedDelivery(targets, event, chunk);
+      return;
+    }
+    const broadcastFilter = event.local?.filter;
+    let message: ChannelMessage<E> | undefined;
+    let missed: Array<Subscriber<E>> | undefined;
+    this.#fanOut.run(
+      targets,
+      (subscriber) => {
+        if (!this.#subscribers.has(subscriber)) return;
+        if ((broadcastFilter !== undefined || subscriber.filter !== undefined) && !this.#passes(subscriber, event, (message ??= this.#message(event)))) return;
+        if (!subscriber.stream[kWriteFrame](chunk) && !subscriber.stream.isClosed) (missed ??= []).push(subscriber);
+      },
+      () => {
+        if (missed !== undefined) this.#missedDelivery(missed, event, chunk);
+      },
+    );
+  }
 
   #write(subscriber: Subscriber<E>, event: ChannelEvent): boolean {
     const chunk = this.#encode(event);

@@ -12,6 +12,7 @@ interface Job<T> {
   readonly targets: readonly T[];
   index: number;
   readonly visit: (target: T) => void;
+  readonly done: (() => void) | undefined;
 }
 
 /**
@@ -35,12 +36,23 @@ export class FanOut<T> {
     return this.#jobs.length - this.#head;
   }
 
-  run(targets: ReadonlySet<T>, visit: (target: T) => void): void {
-    if (this.pending === 0 && targets.size <= this.#perTurn) {
+  /** Whether a fan-out over `count` targets would run at once, whole. */
+  fits(count: number): boolean {
+    return this.pending === 0 && count <= this.#perTurn;
+  }
+
+  /**
+   * Visits every target (a set is copied when the fan-out is sliced; an array is used as it is and
+   * must not change), then calls `done`.
+   */
+  run(targets: ReadonlySet<T> | readonly T[], visit: (target: T) => void, done?: () => void): void {
+    const count = Array.isArray(targets) ? targets.length : (targets as ReadonlySet<T>).size;
+    if (this.fits(count)) {
       for (const target of targets) visit(target);
+      done?.();
       return;
     }
-    this.#jobs.push({ targets: [...targets], index: 0, visit });
+    this.#jobs.push({ targets: Array.isArray(targets) ? targets : [...targets], index: 0, visit, done });
     if (this.pending === 1) this.#step();
   }
 
@@ -52,7 +64,10 @@ export class FanOut<T> {
       for (let i = job.index; i < end; i++) job.visit(job.targets[i]!);
       budget -= end - job.index;
       job.index = end;
-      if (end === job.targets.length) this.#head++;
+      if (end === job.targets.length) {
+        this.#head++;
+        job.done?.();
+      }
     }
     if (this.#head === this.#jobs.length) {
       this.#jobs.length = 0;

@@ -1,9 +1,10 @@
-// A publish to many streams is written in slices of `writesPerTurn`, one slice per turn of the
+// A publish (or a channel's broadcast) to many streams is written in slices of `writesPerTurn`, one slice per turn of the
 // event loop: other work runs in between, and every stream still gets every event once, in order.
 import { describe, expect, it } from 'vitest';
-import { createTopicHub, SseError, type EventStream } from '../src/index.js';
+import { createChannel, createMemoryStore, createTopicHub, SseError, type ChannelStore, type EventStream } from '../src/index.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
+import { parseChunks } from './parse.js';
 import { routedEvents } from './topic-client.js';
 
 function client(): { sink: MemorySink; stream: EventStream } {
@@ -91,5 +92,55 @@ describe('topic hub: fan-out in slices', () => {
         expect((error as SseError).code).toBe('ERR_SSE_OPTION');
       }
     }
+  });
+});
+
+describe('channel (deprecated): broadcast in slices', () => {
+  const data = (sink: MemorySink): string[] => parseChunks(sink.chunks).events.map((event) => event.data);
+
+  it('writes writesPerTurn streams at once, the rest on later turns; broadcasts stay in order; a leaver gets nothing more', async () => {
+    const channel = createChannel({ writesPerTurn: 100, history: 10 });
+    const clients = Array.from({ length: 450 }, client);
+    for (const { stream } of clients) channel.subscribe(stream);
+    await channel.broadcast('a');
+    expect(clients.filter(({ sink }) => data(sink).includes('a')).length).toBe(100);
+    const leaver = clients[449]!;
+    leaver.stream.close();
+    await channel.broadcast('b');
+    // b waits behind a: nobody has b before a reached everyone.
+    expect(clients.filter(({ sink }) => data(sink).includes('b')).length).toBe(0);
+    await turnsUntil(() => clients.slice(0, 449).every(({ sink }) => data(sink).length === 2));
+    for (const { sink } of clients.slice(0, 449)) expect(data(sink)).toEqual(['a', 'b']);
+    expect(data(leaver.sink)).toEqual([]);
+  });
+
+  it('a stream replaying when a sliced broadcast starts gets it once, in its replay, not again from the slices', async () => {
+    // A store whose history answers only when told: the broadcast starts while the replay waits.
+    const memory = createMemoryStore({ limit: 10 });
+    let answer: (() => void) | undefined;
+    const store: ChannelStore = {
+      publish: (event) => memory.publish(event),
+      listen: (listener, onGap) => memory.listen(listener, onGap),
+      since: (id) => new Promise((resolve) => (answer = () => resolve(memory.since(id)))),
+    };
+    const channel = createChannel({ writesPerTurn: 10, store });
+    const clients = Array.from({ length: 50 }, client);
+    for (const { stream } of clients) channel.subscribe(stream);
+    const first = await channel.broadcast({ id: 'e1', data: 'one' });
+    await turnsUntil(() => clients.every(({ sink }) => data(sink).length === 1));
+    const sink = new MemorySink();
+    const resuming = createEventStream(sink, { keepAlive: false, lastEventId: first });
+    const subscribed = channel.subscribe(resuming);
+    await channel.broadcast({ id: 'e2', data: 'two' });
+    // The history now holds e2, and the replay ends before the slices reach the resuming stream.
+    answer!();
+    await subscribed;
+    await turnsUntil(() => clients.every(({ sink: other }) => data(other).length === 2));
+    for (let turn = 0; turn < 5; turn++) await nextTurn();
+    expect(data(sink)).toEqual(['two']);
+  });
+
+  it('rejects a writesPerTurn that is not a positive integer', () => {
+    expect(() => createChannel({ writesPerTurn: 0 })).toThrow(/writesPerTurn/);
   });
 });
