@@ -231,7 +231,7 @@ export function renderMarkdown(results: BenchResults): string {
     );
     table(
       'Event-loop delay during the throughput run',
-      'p99 / max in ms of the server\'s event-loop delay (`monitorEventLoopDelay`, 1 ms resolution) while it broadcast one event per turn of its loop: ' +
+      'p99 / max in ms of the server\'s event-loop delay (how late a 1 ms timer came) while it broadcast one event per turn of its loop: ' +
         'how long one broadcast to every client held the loop.',
       (name, n) => {
         const samples = fanoutOf(results, name, n).filter((x) => x.error === undefined);

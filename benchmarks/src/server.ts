@@ -7,12 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { findContender } from './contenders/index.js';
 import type { BenchServer, StartContender } from './contenders/types.js';
 import { jsonEvent, kilobyteEvent, nowMicros } from './events.js';
+import { LoopDelayMonitor, type LoopDelay } from './loop-delay.js';
 import { PING_PATH } from './pinger.js';
 import { serveRpc } from './rpc.js';
 
@@ -41,13 +41,7 @@ export interface SlowResult {
   seconds: number;
 }
 
-export interface LoopDelay {
-  /** The longest the event loop was blocked since the window started, ms (a 1 ms timer's lateness). */
-  maxMs: number;
-  p99Ms: number;
-  /** Timer samples in the window. */
-  samples: number;
-}
+export type { LoopDelay } from './loop-delay.js';
 
 export interface OnceResult {
   /** Broadcast start on the shared monotonic clock, µs. */
@@ -102,12 +96,9 @@ for (const server of bench.servers) {
   });
 }
 
-/** Event-loop delay at 1 ms resolution, reset when a measured window starts. */
-const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-let loopDelayOn = false;
+/** Event-loop delay, a new window when a measured window starts (the timer runs from the first). */
+const loopDelay = new LoopDelayMonitor();
 function startLoopDelay(): void {
-  if (!loopDelayOn) loopDelay.enable();
-  loopDelayOn = true;
   loopDelay.reset();
 }
 let cpuAtWindowStart = process.cpuUsage();
@@ -166,10 +157,7 @@ serveRpc({
     return user + system;
   },
   /** The event loop's delay since the last window (a burst, `once`, `closeAll`) started. */
-  loopDelay: (): LoopDelay => {
-    const samples = loopDelay.count;
-    return { maxMs: samples === 0 ? 0 : loopDelay.max / 1e6, p99Ms: samples === 0 ? 0 : loopDelay.percentile(99) / 1e6, samples };
-  },
+  loopDelay: (): LoopDelay => loopDelay.read(),
   /** How many open responses took each write path (`sinkWritePath`), for @sse contenders. */
   writePaths: () => bench.writePaths?.() ?? null,
   /** Broadcasts one event (after a GC, with the loop-delay window and the CPU window started). */
