@@ -31,6 +31,10 @@ interface Connection {
   complete: boolean;
   closed: boolean;
   stalled: boolean;
+  /** The stream ended: the last chunk (`0\r\n\r\n`) came, or the socket closed. */
+  ended: boolean;
+  /** The last bytes seen, while watching for the end of the stream. */
+  endTail: string;
 }
 
 export interface ConnectResult {
@@ -52,6 +56,14 @@ export interface WaitResult {
   latency?: { p50: number; p99: number; samples: number };
 }
 
+export interface EndedResult {
+  /** Connections whose stream ended (last chunk, or the socket closed), of `of`. */
+  ended: number;
+  of: number;
+  /** When the last one ended, µs on the shared monotonic clock. */
+  lastAt: number | null;
+}
+
 export interface StalledResult {
   /** Frames the stalled connections received once they read again. */
   frames: number;
@@ -67,6 +79,20 @@ let doneAt: number | null = null;
 let latencySamples: Float64Array | null = null;
 let latencyCount = 0;
 let onProgress: (() => void) | undefined;
+/** Set by `expectEnd`: connections look for the last chunk of a chunked body. */
+let watchingEnd = false;
+let endedCount = 0;
+let lastEndAt: number | null = null;
+const LAST_CHUNK = '\r\n0\r\n\r\n';
+
+function markEnded(connection: Connection): void {
+  if (connection.ended) return;
+  connection.ended = true;
+  if (!watchingEnd) return;
+  endedCount++;
+  lastEndAt = nowMicros();
+  onProgress?.();
+}
 
 const D = 0x64; // 'd', as in `data:`
 const COLON = 0x3a;
@@ -129,6 +155,11 @@ function recordLatencies(connection: Connection, chunk: Buffer, receivedAt: numb
 }
 
 function onBody(connection: Connection, chunk: Buffer): void {
+  if (watchingEnd && !connection.ended) {
+    const tail = connection.endTail + chunk.toString('latin1', Math.max(0, chunk.length - LAST_CHUNK.length));
+    connection.endTail = tail.slice(-LAST_CHUNK.length);
+    if (connection.endTail === LAST_CHUNK) markEnded(connection);
+  }
   if (latencySamples !== null) recordLatencies(connection, chunk, nowMicros());
   connection.frames += countFrames(connection, chunk);
   if (!connection.complete && connection.frames >= expected) {
@@ -141,12 +172,15 @@ function onBody(connection: Connection, chunk: Buffer): void {
 
 let openAtStart = 0;
 
-function open(port: number, stalled: boolean): Promise<Connection> {
+function open(port: number, stalled: boolean, path: string, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    const connection: Connection = { socket, head: Buffer.alloc(0), frames: 0, pendingLF: false, frameHasData: false, atLineStart: true, tail: '', complete: false, closed: false, stalled };
+    const socket = connect({ host: '127.0.0.1', port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
+    const connection: Connection = {
+      socket, head: Buffer.alloc(0), frames: 0, pendingLF: false, frameHasData: false, atLineStart: true, tail: '', complete: false, closed: false, stalled,
+      ended: false, endTail: '',
+    };
     socket.on('connect', () => {
-      socket.write(`GET ${EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
     });
     socket.on('data', (chunk: Buffer) => {
       if (connection.head === null) {
@@ -173,6 +207,7 @@ function open(port: number, stalled: boolean): Promise<Connection> {
     socket.on('error', (error) => reject(error));
     socket.on('close', () => {
       connection.closed = true;
+      markEnded(connection);
       if (!connection.complete && connection.head === null) closedDuringRun++;
       reject(new Error('closed before the response head'));
       onProgress?.();
@@ -197,15 +232,23 @@ function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> 
 }
 
 serveRpc({
-  /** Opens `count` connections spread over `ports`; the first `stalled` of them never read after the head. */
-  connect: async ({ ports, count, stalled = 0 }: { ports: number[]; count: number; stalled?: number }): Promise<ConnectResult> => {
+  /**
+   * Opens `count` connections spread over `ports`; the first `stalled` of them never read after the
+   * head. `path` (default `/events`) may hold `{i}`, the connection's index plus `firstIndex`
+   * (`/events?topic=t{i}`); `localAddresses` spreads the connections over these source
+   * addresses (127.0.0.x), so that many connections to one port do not run out of source ports.
+   */
+  connect: async ({ ports, count, stalled = 0, path = EVENTS_PATH, firstIndex = 0, localAddresses = [] }: {
+    ports: number[]; count: number; stalled?: number; path?: string; firstIndex?: number; localAddresses?: string[];
+  }): Promise<ConnectResult> => {
     const failures: string[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < count) {
         const index = next++;
         try {
-          connections.push(await open(ports[index % ports.length]!, index < stalled));
+          const local = localAddresses.length === 0 ? undefined : localAddresses[index % localAddresses.length];
+          connections.push(await open(ports[index % ports.length]!, index < stalled, path.replaceAll('{i}', String(firstIndex + index)), local));
         } catch (error) {
           if (failures.length < 5) failures.push(String(error));
           else failures.length++;
@@ -269,6 +312,23 @@ serveRpc({
       last = frames;
       await new Promise((resolve) => setTimeout(resolve, quietMs));
     }
+  },
+  /** From now on, counts connections whose stream ends (the server closing them all). */
+  expectEnd: () => {
+    watchingEnd = true;
+    endedCount = 0;
+    lastEndAt = null;
+    for (const connection of connections) {
+      // Every body so far ended with a whole chunk (its CRLF): the last chunk may come alone.
+      connection.endTail = '\r\n';
+      if (connection.ended) endedCount++;
+    }
+  },
+  /** Waits until every connection's stream ended, or the time is up. */
+  waitEnded: async ({ timeoutMs }: { timeoutMs: number }): Promise<EndedResult> => {
+    await waitFor(() => endedCount >= connections.length, timeoutMs);
+    watchingEnd = false;
+    return { ended: endedCount, of: connections.length, lastAt: lastEndAt };
   },
   /** Closes every connection and waits until they are all gone. */
   closeAll: async () => {

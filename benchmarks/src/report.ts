@@ -1,7 +1,8 @@
 /** Turns results into the markdown tables of BENCHMARKS.md. */
-import { BASELINE, CONTENDERS, findContender } from './contenders/index.js';
+import { BASELINE, CONTENDERS, findContender, TOPIC_CONTENDERS } from './contenders/index.js';
+import type { WritePaths } from './contenders/types.js';
 import { ENCODE_BASELINE, findEncoder } from './encoders.js';
-import type { BenchResults, EncodeSample, FanoutSample, SlowSample } from './run.js';
+import type { BenchResults, EncodeSample, FanoutSample, ScaleSample, SlowSample, TopicSample } from './run.js';
 import { median } from './stats.js';
 
 type Metric<S> = (sample: S) => number;
@@ -27,6 +28,26 @@ function fixed(n: number, digits: number): string {
 
 function ratio(n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(2)}×` : '—';
+}
+
+/** `socket 1000/1000`: how many of the open responses took each write path. */
+export function writePathCell(paths: WritePaths | null | undefined): string {
+  if (paths === null || paths === undefined) return '—';
+  const total = Object.values(paths).reduce((sum, n) => sum + n, 0);
+  if (total === 0) return '—';
+  return Object.entries(paths)
+    .sort(([, a], [, b]) => b - a)
+    .map(([path, n]) => `${path === 'unknown' ? 'unknown (no sinkWritePath in this build)' : path} ${thousands(n)}/${thousands(total)}`)
+    .join(', ');
+}
+
+/** The write paths of the first sample that has them. */
+function firstPaths(samples: ReadonlyArray<{ writePaths: WritePaths | null; error?: string }>): WritePaths | null {
+  return samples.find((sample) => sample.writePaths !== null && sample.error === undefined)?.writePaths ?? null;
+}
+
+function ms(n: number, digits = 1): string {
+  return Number.isFinite(n) ? `${n.toFixed(digits)} ms` : '—';
 }
 
 function label(name: string): string {
@@ -154,8 +175,8 @@ export function renderMarkdown(results: BenchResults): string {
     push(
       `### Headline: ${thousands(headlineN)} clients`,
       '',
-      '| contender | deliveries/s | server CPU per delivery | latency p50 / p99 | RSS per idle connection | stalled client: memory held |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| contender | deliveries/s | server CPU per delivery | latency p50 / p99 | RSS per idle connection | stalled client: memory held | write path |',
+      '|---|---:|---:|---:|---:|---:|---|',
     );
     for (const name of contenders) {
       const samples = fanoutOf(results, name, headlineN);
@@ -167,10 +188,15 @@ export function renderMarkdown(results: BenchResults): string {
       push(
         `| ${label(name)} | ${cell(rate(throughput.value), throughput.ratio, hasBaseline)} | ${cell(`${fixed(cpu.value, 2)} µs`, cpu.ratio, hasBaseline)} | ` +
           `${fixed(median(valid.map((x) => x.latencyP50Ms)), 1)} / ${fixed(median(valid.map((x) => x.latencyP99Ms)), 1)} ms | ${cell(`${fixed(rss.value / KiB, 1)} KB`, rss.ratio, hasBaseline)} | ` +
-          `${slow.length === 0 ? '—' : `${fixed(median(slow.map((x) => x.retainedGrowth)) / MiB, 1)} MiB`} |`,
+          `${slow.length === 0 ? '—' : `${fixed(median(slow.map((x) => x.retainedGrowth)) / MiB, 1)} MiB`} | ${writePathCell(firstPaths(samples))} |`,
       );
     }
-    push('');
+    push(
+      '',
+      'Write path: how the open responses of an @sse contender write (`sinkWritePath` of @sse/node, asked once all clients were connected): ' +
+        '`socket` = pre-framed chunks straight to the socket, `response` = through `res.write`.',
+      '',
+    );
   }
 
   if (config.scenarios.includes('fanout')) {
@@ -203,6 +229,16 @@ export function renderMarkdown(results: BenchResults): string {
         return `${fixed(median(samples.map((x) => x.latencyP50Ms)), 2)} / ${fixed(median(samples.map((x) => x.latencyP99Ms)), 2)}`;
       },
     );
+    table(
+      'Event-loop delay during the throughput run',
+      'max / p99 in ms of the server\'s event-loop delay (how late a 1 ms timer came) while it broadcast one event per turn of its loop: ' +
+        'how long one broadcast to every client held the loop.',
+      (name, n) => {
+        const samples = fanoutOf(results, name, n).filter((x) => x.error === undefined);
+        return `${fixed(median(samples.map((x) => x.loopDelayMaxMs)), 1)} / ${fixed(median(samples.map((x) => x.loopDelayP99Ms)), 1)}`;
+      },
+    );
+    table('Write path', 'Which write path the open responses took (`sinkWritePath`), per client count.', (name, n) => writePathCell(firstPaths(fanoutOf(results, name, n))));
     // The issue asks for memory at 1,000 and 5,000 clients; below that the figures are noise.
     const memoryNs = ns.some((n) => n >= 1000) ? ns.filter((n) => n >= 1000) : ns;
     push(
@@ -291,6 +327,94 @@ export function renderMarkdown(results: BenchResults): string {
     push('');
   }
 
+  if (config.scenarios.includes('block')) {
+    push(
+      `### One event to ${thousands(config.block.clients)} clients`,
+      '',
+      `One broadcast to ${thousands(config.block.clients)} connected clients (after one warm-up event) while the harness sends plain \`GET /ping\` requests to the same server, one at a time on one keep-alive connection. ` +
+        'Until every client had it; how long the `broadcast` call itself ran; the server\'s event-loop delay (max, p99 of 1 ms timer samples); pings answered between the broadcast and the last delivery; and the longest gap between two ping answers around it (a request\'s worst wait). Medians over runs.',
+      '',
+      '| contender | every client got it | broadcast call | loop delay max / p99 | pings answered meanwhile | longest ping gap | write path |',
+      '|---|---:|---:|---:|---:|---:|---|',
+    );
+    for (const name of contenders) {
+      const samples = results.block.filter((x) => x.contender === name && x.error === undefined);
+      if (samples.length === 0) continue;
+      push(
+        `| ${label(name)} | ${ms(median(samples.map((x) => x.deliverMs)))} | ${ms(median(samples.map((x) => x.callMs)))} | ` +
+          `${fixed(median(samples.map((x) => x.loopDelayMaxMs)), 1)} / ${fixed(median(samples.map((x) => x.loopDelayP99Ms)), 1)} ms | ` +
+          `${fixed(median(samples.map((x) => x.pingsAnswered)), 0)} | ${ms(median(samples.map((x) => x.longestPingGapMs)))} | ${writePathCell(firstPaths(samples))} |`,
+      );
+    }
+    push('');
+  }
+
+  if (config.scenarios.includes('topics')) {
+    const n = thousands(config.topics.clients);
+    push(
+      '### Topics: fan-out through a topic hub',
+      '',
+      `@sse/node with \`createTopicHub\` (in-memory store, every topic allowed) against topics by hand on raw \`node:http\`, in the same run. ` +
+        `${n} topics × 1: each of ${n} clients on a topic of its own, every topic published to once per turn of the loop (each client gets its own event); ` +
+        `1 topic × ${n}: every client on one topic, one publish per turn. Deliveries per second until every client had every event, server CPU per delivery, loop delay; ratios to raw.`,
+      '',
+      '| case | contender | deliveries/s | server CPU per delivery | loop delay max / p99 |',
+      '|---|---|---:|---:|---:|',
+    );
+    for (const mode of ['many', 'one'] as const) {
+      const of = (name: string): TopicSample[] => results.topics.filter((x) => x.contender === name && x.mode === mode);
+      const base = of('raw-topics');
+      for (const name of TOPIC_CONTENDERS) {
+        const samples = of(name);
+        const valid = samples.filter((x) => x.error === undefined);
+        const throughput = summarize(samples, base, (x) => x.deliveriesPerSecond);
+        const cpu = summarize(samples, base, (x) => x.cpuMicrosPerDelivery);
+        push(
+          `| ${mode === 'many' ? `${n} topics × 1` : `1 topic × ${n}`} | ${label(name)} | ${cell(rate(throughput.value), throughput.ratio, true)} | ` +
+            `${cell(`${fixed(cpu.value, 2)} µs`, cpu.ratio, true)} | ${fixed(median(valid.map((x) => x.loopDelayMaxMs)), 1)} / ${fixed(median(valid.map((x) => x.loopDelayP99Ms)), 1)} ms |`,
+        );
+      }
+    }
+    push('');
+  }
+
+  if (config.scenarios.includes('scale')) {
+    const limit = results.fdLimit;
+    push(
+      '### Scale: idle connections in one process',
+      '',
+      `One @sse/node server holding ${thousands(config.scale.clients)} idle connections, then ${thousands(config.scale.compareClients)} on each other contender; ` +
+        `clients in ${config.scale.clientProcesses} processes, spread over source addresses 127.0.0.2–127.0.0.9. RSS and heap growth per connection after a full GC; ` +
+        'one broadcast until every client had it, and the loop delay during it; `closeAll` (a `createStreamRegistry()` drain for @sse, `res.end()` on every response for raw and floor) ' +
+        'until every client saw its stream end (and until `closeAll` resolved).',
+      '',
+    );
+    if (limit !== undefined && !limit.raised) {
+      push(`Open files per process could not be raised (${limit.problem}): each process kept ${thousands(limit.limit)}, so a server held at most ${thousands(limit.limit - 200)} connections.`, '');
+    }
+    push(
+      '| contender | connections | RSS / conn | heap / conn | broadcast to all | loop delay max / p99 | closeAll: all ended (resolved) | write path |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+    );
+    const order = ['sse-node', ...config.scale.contenders];
+    const seen = new Set<string>();
+    for (const sample of [...results.scale].sort((a, b) => b.clients - a.clients || order.indexOf(a.contender) - order.indexOf(b.contender))) {
+      const key = `${sample.contender}@${sample.requested}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const samples: ScaleSample[] = results.scale.filter((x) => x.contender === sample.contender && x.requested === sample.requested && x.error === undefined);
+      if (samples.length === 0) continue;
+      const held = Math.min(...samples.map((x) => x.clients));
+      push(
+        `| ${label(sample.contender)} | ${thousands(held)}${held < sample.requested ? ` (of ${thousands(sample.requested)})` : ''} | ${fixed(median(samples.map((x) => x.rssPerConnection)) / KiB, 1)} KB | ` +
+          `${fixed(median(samples.map((x) => x.heapPerConnection)) / KiB, 1)} KB | ${ms(median(samples.map((x) => x.deliverMs)), 0)} | ` +
+          `${fixed(median(samples.map((x) => x.loopDelayMaxMs)), 0)} / ${fixed(median(samples.map((x) => x.loopDelayP99Ms)), 0)} ms | ` +
+          `${ms(median(samples.map((x) => x.drainMs)), 0)} (${ms(median(samples.map((x) => x.drainResolvedMs)), 0)}) | ${writePathCell(firstPaths(samples))} |`,
+      );
+    }
+    push('');
+  }
+
   if (config.scenarios.includes('encode')) {
     const base = results.encode.filter((s) => s.encoder === ENCODE_BASELINE);
     push(
@@ -321,14 +445,24 @@ export function renderMarkdown(results: BenchResults): string {
     push('');
   }
 
-  const failures = [...results.fanout, ...results.slow, ...results.encode].filter((s) => s.error !== undefined);
+  const failures: Array<{ run: number; what: string; error?: string }> = [
+    ...results.fanout.map((x) => ({ ...x, what: `fan-out ${x.clients} ${x.contender}` })),
+    ...results.slow.map((x) => ({ ...x, what: `slow consumer ${x.contender}` })),
+    ...results.block.map((x) => ({ ...x, what: `block ${x.clients} ${x.contender}` })),
+    ...results.topics.map((x) => ({ ...x, what: `topics ${x.mode} ${x.clients} ${x.contender}` })),
+    ...results.scale.map((x) => ({ ...x, what: `scale ${x.clients} ${x.contender}` })),
+    ...results.encode.map((x) => ({ ...x, what: `encode ${x.encoder}` })),
+  ].filter((x) => x.error !== undefined);
   if (failures.length > 0) {
     push('### Failed measurements', '');
-    for (const failure of failures) {
-      const what = 'encoder' in failure ? `encode ${failure.encoder}` : 'clients' in failure ? `fan-out ${failure.clients} ${failure.contender}` : `slow consumer ${failure.contender}`;
-      push(`- run ${failure.run + 1}, ${what}: ${failure.error}`);
-    }
+    for (const failure of failures) push(`- run ${failure.run + 1}, ${failure.what}: ${failure.error}`);
     push('');
   }
+
+  // Last, so that the sections above name only what they measured.
+  const described = CONTENDERS.filter((c) => config.contenders.includes(c.name) || (c.topics === true && config.scenarios.includes('topics')));
+  push('### What runs', '', 'Each in a fresh server process per measurement.', '', '| contender | what it is |', '|---|---|');
+  for (const contender of described) push(`| ${contender.label} | ${contender.description} |`);
+  push('');
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -61,6 +61,39 @@ const EXTENSION = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
 
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 
+export interface FdLimit {
+  /** Open files each child may hold. */
+  limit: number;
+  /** Children start through `prlimit --nofile=N:N` (the limit could be raised). */
+  raised: boolean;
+  /** Why the limit could not be raised to what was asked, if it could not. */
+  problem?: string;
+}
+
+function hardFdLimit(): number {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/**
+ * Open files the children can have: `wanted` when `prlimit --nofile` can set it (root with
+ * CAP_SYS_RESOURCE, or under the hard limit), else the hard limit this process has (Node raises
+ * its soft limit to the hard one at startup), with the reason.
+ */
+export function fdLimit(wanted: number): FdLimit {
+  try {
+    execFileSync('prlimit', [`--nofile=${wanted}:${wanted}`, 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return { limit: wanted, raised: true };
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    const reason = stderr === undefined || stderr === '' ? (error as Error).message.split('\n')[0]! : stderr.split('\n')[0]!;
+    return { limit: hardFdLimit(), raised: false, problem: `prlimit --nofile=${wanted}:${wanted}: ${reason}` };
+  }
+}
+
 /** Parent side: a child process that answers commands. */
 export class RpcChild {
   readonly #child: ChildProcess;
@@ -75,11 +108,12 @@ export class RpcChild {
     readonly name: string,
     script: string,
     args: readonly string[] = [],
-    { source = false, env }: { source?: boolean; env?: Record<string, string> } = {},
+    { source = false, env, nofile }: { source?: boolean; env?: Record<string, string>; nofile?: number } = {},
   ) {
+    // With `nofile`, the child starts through `prlimit`, which execs node with the IPC channel intact.
     this.#child = fork(fileURLToPath(new URL(`./${script}${EXTENSION}`, import.meta.url)), [...args], {
       cwd: BENCH_DIR,
-      execArgv: childExecArgv(source),
+      ...(nofile === undefined ? { execArgv: childExecArgv(source) } : { execPath: 'prlimit', execArgv: [`--nofile=${nofile}:${nofile}`, process.execPath, ...childExecArgv(source)] }),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

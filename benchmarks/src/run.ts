@@ -8,11 +8,14 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectResult, StalledResult, WaitResult } from './client.js';
+import { ClientPool } from './clients.js';
 import type { BenchConfig } from './config.js';
-import { findContender } from './contenders/index.js';
+import { findContender, TOPIC_CONTENDERS } from './contenders/index.js';
+import type { WritePaths } from './contenders/types.js';
 import type { EncodeResult } from './encode.js';
-import { RpcChild } from './rpc.js';
-import type { BurstResult, MemoryReading } from './server.js';
+import { Pinger } from './pinger.js';
+import { fdLimit, RpcChild, type FdLimit } from './rpc.js';
+import type { BurstResult, CloseAllResult, LoopDelay, MemoryReading, OnceResult } from './server.js';
 import { ContenderServers, redisUnavailable, type ServerOptions } from './servers.js';
 
 export interface FanoutSample {
@@ -39,6 +42,72 @@ export interface FanoutSample {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencySamples: number;
+  /** Event-loop delay in the server during the throughput run (one broadcast per turn), ms. */
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+  /** Which write path the open responses took (`sinkWritePath`), once all clients were connected; `null` for non-@sse contenders. */
+  writePaths: WritePaths | null;
+}
+
+/** One event to many clients, with `GET /ping` requests going on: how long the server is blocked. */
+export interface BlockSample {
+  contender: string;
+  clients: number;
+  run: number;
+  error?: string;
+  delivered: boolean;
+  /** From the broadcast until every client had the event, ms. */
+  deliverMs: number;
+  /** How long the `broadcast` call ran, ms. */
+  callMs: number;
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+  /** `GET /ping` answers that arrived between the broadcast and the last delivery. */
+  pingsAnswered: number;
+  /** The longest gap between two ping answers around the fan-out (a request's worst wait), ms. */
+  longestPingGapMs: number;
+  writePaths: WritePaths | null;
+}
+
+/** Topics: `many` = one client on each of `clients` topics, `one` = every client on one topic. */
+export interface TopicSample {
+  contender: string;
+  mode: 'many' | 'one';
+  clients: number;
+  run: number;
+  error?: string;
+  /** Events per client. */
+  events: number;
+  delivered: boolean;
+  deliveriesPerSecond: number;
+  cpuMicrosPerDelivery: number;
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+}
+
+/** Idle connections held by one server: memory, one broadcast to all, and a drain. */
+export interface ScaleSample {
+  contender: string;
+  /** Connections held (the fd limit may have capped `requested`). */
+  clients: number;
+  requested: number;
+  run: number;
+  error?: string;
+  connectSeconds: number;
+  rssPerConnection: number;
+  heapPerConnection: number;
+  /** One broadcast: until every client had it, ms. */
+  deliverMs: number;
+  callMs: number;
+  delivered: boolean;
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+  /** `closeAll`: until every client saw the end of its stream, ms; and until `closeAll` resolved. */
+  drainMs: number;
+  drainResolvedMs: number;
+  ended: number;
+  drainLoopDelayMaxMs: number;
+  writePaths: WritePaths | null;
 }
 
 export interface SlowSample {
@@ -98,6 +167,11 @@ export interface BenchResults {
   minutes: number;
   fanout: FanoutSample[];
   slow: SlowSample[];
+  block: BlockSample[];
+  topics: TopicSample[];
+  scale: ScaleSample[];
+  /** The open-files limit the scale scenario's processes had, and why not more. */
+  fdLimit?: FdLimit;
   encode: EncodeSample[];
 }
 
@@ -152,7 +226,7 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
     contender, clients, run, instances: findContender(contender).instances ?? 1, events, delivered: false,
     deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, redisCpuMicrosPerDelivery: Number.NaN,
     rssPerConnection: Number.NaN, rssWithoutYoungPerConnection: Number.NaN, heapPerConnection: Number.NaN,
-    latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN, latencySamples: 0,
+    latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN, latencySamples: 0, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN, writePaths: null,
   };
   let server: ContenderServers | undefined;
   try {
@@ -170,12 +244,16 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
     sample.rssPerConnection = (loaded.rss - idle.rss) / clients;
     sample.rssWithoutYoungPerConnection = (loaded.rss - loaded.newSpace - (idle.rss - idle.newSpace)) / clients;
     sample.heapPerConnection = (loaded.heapUsed - idle.heapUsed) / clients;
+    sample.writePaths = await server.call<WritePaths | null>('writePaths');
 
     const warmupEvents = Math.max(5, Math.round(config.warmupDeliveries / clients));
     await deliver(client, server, warmupEvents, config.timeoutMs);
 
     const burst = await deliver(client, server, events, config.timeoutMs);
     const cpu = await server.cpu();
+    const delay = await server.call<LoopDelay>('loopDelay');
+    sample.loopDelayMaxMs = delay.maxMs;
+    sample.loopDelayP99Ms = delay.p99Ms;
     const deliveries = clients * events;
     if (burst.received.doneAt !== null && burst.sent !== undefined) {
       sample.deliveriesPerSecond = deliveries / ((burst.received.doneAt - burst.sent.startedAt) / 1e6);
@@ -230,6 +308,173 @@ async function slowSession(client: RpcChild, contender: string, run: number, con
     sample.error = message(error);
   } finally {
     await client.call('closeAll').catch(() => undefined);
+    await server?.kill();
+  }
+  return sample;
+}
+
+/** The longest wait between two ping answers from just before `from` to just after `to`, ms. */
+function longestGap(answeredAt: readonly number[], from: number, to: number): number {
+  const before = answeredAt.filter((at) => at < from).at(-1) ?? from;
+  const after = answeredAt.find((at) => at > to) ?? to;
+  const around = [before, ...answeredAt.filter((at) => at >= from && at <= to), after];
+  let longest = 0;
+  for (let i = 1; i < around.length; i++) longest = Math.max(longest, around[i]! - around[i - 1]!);
+  return longest / 1000;
+}
+
+async function blockSession(client: RpcChild, contender: string, run: number, config: BenchConfig['block'] & ServerOptions): Promise<BlockSample> {
+  const sample: BlockSample = {
+    contender, clients: config.clients, run, delivered: false, deliverMs: Number.NaN, callMs: Number.NaN, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN,
+    pingsAnswered: 0, longestPingGapMs: Number.NaN, writePaths: null,
+  };
+  let server: ContenderServers | undefined;
+  let pinger: Pinger | undefined;
+  const pool = ClientPool.of(client);
+  try {
+    server = await ContenderServers.start(contender, config);
+    const ports = await server.ports();
+    await pool.connect({ ports, count: config.clients });
+    sample.writePaths = await server.call<WritePaths | null>('writePaths');
+    // One event first, so that the measured one runs warm code.
+    await pool.expect(1);
+    await server.call<OnceResult>('once');
+    const warm = await pool.wait(config.timeoutMs, 0);
+    if (!warm.done) throw new Error(`the warm-up event reached ${warm.totalFrames} of ${config.clients} clients`);
+    pinger = new Pinger(ports[0]!);
+    await sleep(200); // the ping connection is open and answering before the broadcast
+    await pool.expect(1);
+    const sent = await server.call<OnceResult>('once');
+    const received = await pool.wait(config.timeoutMs);
+    const delay = await server.call<LoopDelay>('loopDelay');
+    await sleep(50);
+    await pinger.stop();
+    sample.delivered = exactly(received, 1);
+    sample.callMs = sent.callMs;
+    sample.loopDelayMaxMs = delay.maxMs;
+    sample.loopDelayP99Ms = delay.p99Ms;
+    if (received.doneAt !== null) {
+      sample.deliverMs = (received.doneAt - sent.startedAt) / 1000;
+      sample.pingsAnswered = pinger.answeredBetween(sent.startedAt, received.doneAt);
+      sample.longestPingGapMs = longestGap(pinger.answeredAt, sent.startedAt, received.doneAt);
+    }
+    if (!sample.delivered) sample.error = `incomplete delivery: ${received.minFrames}..${received.maxFrames} of 1 (closed ${received.closed})`;
+  } catch (error) {
+    sample.error = message(error);
+  } finally {
+    await pinger?.stop();
+    await client.call('closeAll').catch(() => undefined);
+    await server?.kill();
+  }
+  return sample;
+}
+
+async function topicsSession(client: RpcChild, contender: string, run: number, config: BenchConfig['topics'] & ServerOptions): Promise<TopicSample[]> {
+  const events = Math.max(config.minEvents, Math.round(config.deliveries / config.clients));
+  const samples: TopicSample[] = (['many', 'one'] as const).map((mode) => ({
+    contender, mode, clients: config.clients, run, events, delivered: false,
+    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN,
+  }));
+  const pool = ClientPool.of(client);
+  let server: ContenderServers | undefined;
+  try {
+    server = await ContenderServers.start(contender, config);
+    const ports = await server.ports();
+    for (const sample of samples) {
+      try {
+        // many: client i on topic t<i>, each topic published to; one: everybody on t0.
+        const topics = sample.mode === 'many' ? config.clients : 1;
+        await pool.connect({ ports, count: config.clients, path: sample.mode === 'many' ? '/events?topic=t{i}' : '/events?topic=t0' });
+        await pool.expect(config.warmupEvents);
+        await server.call<BurstResult>('topicBurst', { topics, rounds: config.warmupEvents }, config.timeoutMs);
+        const warm = await pool.wait(config.timeoutMs, 0);
+        if (!warm.done) throw new Error(`the warm-up reached ${warm.minFrames}..${warm.maxFrames} of ${config.warmupEvents} events per client`);
+        await pool.expect(events);
+        const sent = await server.call<BurstResult>('topicBurst', { topics, rounds: events }, config.timeoutMs);
+        const received = await pool.wait(config.timeoutMs);
+        const cpu = await server.cpu();
+        const delay = await server.call<LoopDelay>('loopDelay');
+        const deliveries = config.clients * events;
+        if (received.doneAt !== null) {
+          sample.deliveriesPerSecond = deliveries / ((received.doneAt - sent.startedAt) / 1e6);
+          sample.cpuMicrosPerDelivery = cpu.servers / deliveries;
+        }
+        sample.loopDelayMaxMs = delay.maxMs;
+        sample.loopDelayP99Ms = delay.p99Ms;
+        sample.delivered = exactly(received, events);
+        if (!sample.delivered) sample.error = `incomplete delivery: ${received.minFrames}..${received.maxFrames} of ${events} (closed ${received.closed})`;
+      } catch (error) {
+        sample.error = message(error);
+      } finally {
+        await client.call('closeAll').catch(() => undefined);
+        await waitForConnections(server, 0, 10_000).catch(() => undefined);
+      }
+    }
+  } catch (error) {
+    for (const sample of samples) sample.error ??= message(error);
+  } finally {
+    await server?.kill();
+  }
+  return samples;
+}
+
+/** File descriptors a server keeps for itself beyond its connections (listening socket, IPC, stdio, the loop's own). */
+const FD_RESERVE = 200;
+
+async function scaleSession(pool: ClientPool, contender: string, requested: number, limit: FdLimit, run: number, config: BenchConfig['scale'] & ServerOptions): Promise<ScaleSample> {
+  const clients = Math.min(requested, limit.limit - FD_RESERVE);
+  const sample: ScaleSample = {
+    contender, clients, requested, run, connectSeconds: Number.NaN, rssPerConnection: Number.NaN, heapPerConnection: Number.NaN,
+    deliverMs: Number.NaN, callMs: Number.NaN, delivered: false, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN,
+    drainMs: Number.NaN, drainResolvedMs: Number.NaN, ended: 0, drainLoopDelayMaxMs: Number.NaN, writePaths: null,
+  };
+  let server: ContenderServers | undefined;
+  try {
+    server = await ContenderServers.start(contender, { ...config, drain: true, ...(limit.raised ? { nofile: limit.limit } : {}) });
+    const ports = await server.ports();
+    // A few connections and one event first: lazily built code and pools are not counted per connection.
+    await pool.connect({ ports, count: 8 });
+    await pool.expect(1);
+    await server.call<OnceResult>('once');
+    await pool.wait(config.timeoutMs, 0);
+    await pool.closeAll();
+    await waitForConnections(server, 0, 10_000);
+    const idle = await server.memory();
+    const began = Date.now();
+    await pool.connect({ ports, count: clients, spreadSources: true, timeoutMs: config.timeoutMs });
+    sample.connectSeconds = (Date.now() - began) / 1000;
+    const loaded = await server.memory();
+    sample.rssPerConnection = (loaded.rss - idle.rss) / clients;
+    sample.heapPerConnection = (loaded.heapUsed - idle.heapUsed) / clients;
+    sample.writePaths = await server.call<WritePaths | null>('writePaths');
+
+    await pool.expect(1);
+    const sent = await server.call<OnceResult>('once');
+    const received = await pool.wait(config.timeoutMs);
+    const delay = await server.call<LoopDelay>('loopDelay');
+    sample.callMs = sent.callMs;
+    sample.loopDelayMaxMs = delay.maxMs;
+    sample.loopDelayP99Ms = delay.p99Ms;
+    sample.delivered = exactly(received, 1);
+    if (received.doneAt !== null) sample.deliverMs = (received.doneAt - sent.startedAt) / 1000;
+
+    await pool.expectEnd();
+    const closed = await server.call<CloseAllResult>('closeAll', {}, config.timeoutMs);
+    const ended = await pool.waitEnded(config.timeoutMs);
+    const drainDelay = await server.call<LoopDelay>('loopDelay');
+    sample.ended = ended.ended;
+    sample.drainResolvedMs = (closed.resolvedAt - closed.startedAt) / 1000;
+    if (ended.lastAt !== null && ended.ended === ended.of) sample.drainMs = (ended.lastAt - closed.startedAt) / 1000;
+    sample.drainLoopDelayMaxMs = drainDelay.maxMs;
+    const problems = [
+      ...(sample.delivered ? [] : [`broadcast reached ${received.minFrames}..${received.maxFrames} of 1 per client (closed ${received.closed})`]),
+      ...(ended.ended === ended.of ? [] : [`${ended.ended} of ${ended.of} streams ended after closeAll`]),
+    ];
+    if (problems.length > 0) sample.error = problems.join('; ');
+  } catch (error) {
+    sample.error = message(error);
+  } finally {
+    await pool.closeAll().catch(() => undefined);
     await server?.kill();
   }
   return sample;
@@ -303,8 +548,21 @@ export async function runBench(requested: BenchConfig, log: Log = () => undefine
   const started = Date.now();
   const { contenders, skipped } = await runnable(requested, log);
   const config: BenchConfig = { ...requested, contenders };
-  const results: BenchResults = { config, skipped, machine: machineInfo(), startedAt: new Date(started).toISOString(), minutes: 0, fanout: [], slow: [], encode: [] };
+  const results: BenchResults = {
+    config, skipped, machine: machineInfo(), startedAt: new Date(started).toISOString(), minutes: 0, fanout: [], slow: [], block: [], topics: [], scale: [], encode: [],
+  };
   const client = new RpcChild('client', 'client');
+  let scalePool: ClientPool | undefined;
+  if (config.scenarios.includes('scale')) {
+    // Every client process holds its share; the server holds them all.
+    const wanted = Math.max(config.scale.clients, config.scale.compareClients) + FD_RESERVE * 5;
+    results.fdLimit = fdLimit(wanted);
+    if (!results.fdLimit.raised) {
+      log(`bench: scale: cannot raise the open-files limit to ${wanted} (${results.fdLimit.problem}; needs root with CAP_SYS_RESOURCE); ` +
+        `each process keeps ${results.fdLimit.limit}, so a server holds at most ${results.fdLimit.limit - FD_RESERVE} connections`);
+    }
+    scalePool = ClientPool.start(config.scale.clientProcesses, results.fdLimit.raised ? results.fdLimit.limit : undefined);
+  }
   try {
     for (let run = 0; run < config.runs; run++) {
       const order = rotate(config.contenders, run);
@@ -327,6 +585,34 @@ export async function runBench(requested: BenchConfig, log: Log = () => undefine
           log(`run ${run + 1}/${config.runs} slow consumer ${contender}: ${sample.error ?? `peak RSS +${(sample.peakRssGrowth / 2 ** 20).toFixed(1)} MiB, retained +${(sample.retainedGrowth / 2 ** 20).toFixed(1)} MiB, stalled client ${sample.stalledKept ? 'kept' : 'disconnected'}, got ${sample.stalledFrames} events after resuming`} (${seconds(began)})`);
         }
       }
+      if (config.scenarios.includes('block')) {
+        const blockContenders = order.filter((name) => findContender(name).kind !== 'cluster' && (config.block.contenders === undefined || config.block.contenders.includes(name)));
+        for (const contender of blockContenders) {
+          const began = Date.now();
+          const sample = await blockSession(client, contender, run, { ...config.block, ...serverOptions(config) });
+          results.block.push(sample);
+          log(`run ${run + 1}/${config.runs} block ${config.block.clients} ${contender}: ${sample.error ?? `every client in ${sample.deliverMs.toFixed(1)} ms, loop blocked up to ${sample.loopDelayMaxMs.toFixed(1)} ms, ${sample.pingsAnswered} pings answered meanwhile`} (${seconds(began)})`);
+        }
+      }
+      if (config.scenarios.includes('topics')) {
+        for (const contender of rotate(TOPIC_CONTENDERS, run)) {
+          const began = Date.now();
+          const samples = await topicsSession(client, contender, run, { ...config.topics, ...serverOptions(config) });
+          results.topics.push(...samples);
+          for (const sample of samples) {
+            log(`run ${run + 1}/${config.runs} topics ${sample.mode === 'many' ? `${config.topics.clients} topics × 1` : `1 topic × ${config.topics.clients}`} ${contender}: ${sample.error ?? `${Math.round(sample.deliveriesPerSecond)} deliveries/s, ${sample.cpuMicrosPerDelivery.toFixed(2)} µs CPU each`} (${seconds(began)})`);
+          }
+        }
+      }
+      if (config.scenarios.includes('scale') && scalePool !== undefined) {
+        const runs: Array<[string, number]> = [['sse-node', config.scale.clients], ...rotate(config.scale.contenders, run).map((name): [string, number] => [name, config.scale.compareClients])];
+        for (const [contender, count] of runs) {
+          const began = Date.now();
+          const sample = await scaleSession(scalePool, contender, count, results.fdLimit!, run, { ...config.scale, ...serverOptions(config) });
+          results.scale.push(sample);
+          log(`run ${run + 1}/${config.runs} scale ${sample.clients}${sample.clients < count ? ` (of ${count})` : ''} ${contender}: ${sample.error ?? `${(sample.rssPerConnection / 1024).toFixed(1)} KB RSS/conn, broadcast to all in ${sample.deliverMs.toFixed(0)} ms (loop blocked up to ${sample.loopDelayMaxMs.toFixed(0)} ms), drained in ${sample.drainMs.toFixed(0)} ms`} (${seconds(began)})`);
+        }
+      }
       if (config.scenarios.includes('encode')) {
         for (const encoder of rotate(config.encode.encoders, run)) {
           const began = Date.now();
@@ -338,6 +624,7 @@ export async function runBench(requested: BenchConfig, log: Log = () => undefine
     }
   } finally {
     await client.kill();
+    await scalePool?.kill();
   }
   results.machine.loadAfter = loadavg();
   results.minutes = (Date.now() - started) / 60_000;

@@ -3,6 +3,7 @@
  * and memory on the orchestrator's command.
  */
 import { writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { findContender } from './contenders/index.js';
 import type { BenchServer, StartContender } from './contenders/types.js';
 import { jsonEvent, kilobyteEvent, nowMicros } from './events.js';
+import { LoopDelayMonitor, type LoopDelay } from './loop-delay.js';
+import { PING_PATH } from './pinger.js';
 import { serveRpc } from './rpc.js';
 
 export interface MemoryReading {
@@ -38,6 +41,21 @@ export interface SlowResult {
   seconds: number;
 }
 
+export type { LoopDelay } from './loop-delay.js';
+
+export interface OnceResult {
+  /** Broadcast start on the shared monotonic clock, µs. */
+  startedAt: number;
+  /** How long the `broadcast` call itself ran, ms (work it defers to later turns not included). */
+  callMs: number;
+}
+
+export interface CloseAllResult {
+  startedAt: number;
+  /** When the contender's `closeAll` resolved, µs. */
+  resolvedAt: number;
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('the server process needs --expose-gc');
 
@@ -61,7 +79,28 @@ function connections(bench: BenchServer): Promise<number> {
 const contender = findContender(process.argv[2] ?? '');
 const { start } = (await import(new URL(`./contenders/${contender.module}`, import.meta.url).href)) as { start: StartContender };
 const redisUrl = process.env['BENCH_REDIS_URL'];
-const bench = await start(redisUrl === undefined ? {} : { redisUrl });
+const bench = await start({ ...(redisUrl === undefined ? {} : { redisUrl }), drain: process.env['BENCH_DRAIN'] === '1' });
+
+// `GET /ping` is answered here, ahead of the contender, on each of its servers: a plain request
+// on the same event loop, which the block scenario sends while a broadcast fans out.
+for (const server of bench.servers) {
+  const listeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === PING_PATH) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '4' });
+      res.end('pong');
+      return;
+    }
+    for (const listener of listeners) listener.call(server, req, res);
+  });
+}
+
+/** Event-loop delay, a new window when a measured window starts (the timer runs from the first). */
+const loopDelay = new LoopDelayMonitor();
+function startLoopDelay(): void {
+  loopDelay.reset();
+}
 let cpuAtWindowStart = process.cpuUsage();
 let seq = 0;
 
@@ -84,6 +123,7 @@ async function startCpuWindow(): Promise<void> {
     await profiler.post('Profiler.start');
     profiling = true;
   }
+  startLoopDelay();
   cpuAtWindowStart = process.cpuUsage();
 }
 
@@ -115,6 +155,40 @@ serveRpc({
       writeFileSync(join(profileDir!, `${contender.name}-${process.pid}-${++profiles}.cpuprofile`), JSON.stringify(profile));
     }
     return user + system;
+  },
+  /** The event loop's delay since the last window (a burst, `once`, `closeAll`) started. */
+  loopDelay: (): LoopDelay => loopDelay.read(),
+  /** How many open responses took each write path (`sinkWritePath`), for @sse contenders. */
+  writePaths: () => bench.writePaths?.() ?? null,
+  /** Broadcasts one event (after a GC, with the loop-delay window and the CPU window started). */
+  once: async (): Promise<OnceResult> => {
+    await startCpuWindow();
+    const startedAt = nowMicros();
+    const before = performance.now();
+    bench.broadcast(jsonEvent(seq++));
+    return { startedAt, callMs: performance.now() - before };
+  },
+  /** Ends every stream through the contender's `closeAll` (a registry's drain for @sse). */
+  closeAll: async (): Promise<CloseAllResult> => {
+    if (bench.closeAll === undefined) throw new Error(`${contender.name} has no closeAll (start it with BENCH_DRAIN=1)`);
+    await startCpuWindow();
+    const startedAt = nowMicros();
+    await bench.closeAll();
+    return { startedAt, resolvedAt: nowMicros() };
+  },
+  /**
+   * Topics: per turn of the event loop, one event to each of `topics` topics (`t0`, `t1`, …),
+   * `rounds` times, as fast as the server can.
+   */
+  topicBurst: async ({ topics, rounds }: { topics: number; rounds: number }): Promise<BurstResult> => {
+    if (bench.publish === undefined) throw new Error(`${contender.name} does not publish to topics`);
+    await startCpuWindow();
+    const startedAt = nowMicros();
+    for (let round = 0; round < rounds; round++) {
+      for (let topic = 0; topic < topics; topic++) bench.publish(`t${topic}`, jsonEvent(seq++));
+      await nextTurn();
+    }
+    return { startedAt };
   },
   /** Broadcasts `count` events `intervalMs` apart; each carries its broadcast time. */
   paced: async ({ count, intervalMs }: { count: number; intervalMs: number }) => {

@@ -11,6 +11,10 @@ import type { BurstResult, MemoryReading } from './server.js';
 export interface ServerOptions {
   source: boolean;
   profileDir: string | undefined;
+  /** Start the contender with `drain` (a stream registry, for `closeAll`). */
+  drain?: boolean;
+  /** Raise the open-files limit of the server processes to this (`prlimit`). */
+  nofile?: number;
 }
 
 export interface CpuReading {
@@ -48,6 +52,7 @@ export class ContenderServers {
     const info = findContender(contender);
     const env: Record<string, string> = {};
     if (options.profileDir !== undefined) env['BENCH_PROFILE_DIR'] = options.profileDir;
+    if (options.drain === true) env['BENCH_DRAIN'] = '1';
     let redisServer: RedisServer | undefined;
     let redis: Redis | undefined;
     if (info.redis === true) {
@@ -60,7 +65,9 @@ export class ContenderServers {
     const count = info.instances ?? 1;
     const instances = Array.from(
       { length: count },
-      (_, index) => new RpcChild(count === 1 ? `server ${contender}` : `server ${contender} #${index + 1}`, 'server', [contender], { source: options.source, env }),
+      (_, index) => new RpcChild(count === 1 ? `server ${contender}` : `server ${contender} #${index + 1}`, 'server', [contender], {
+          source: options.source, env, ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
+        }),
     );
     return new ContenderServers(instances, redisServer, redis);
   }
@@ -103,6 +110,11 @@ export class ContenderServers {
       this.#redis === undefined ? undefined : redisCpuMicros(this.#redis).then((micros) => micros - this.#redisCpuAtBurst),
     ]);
     return { servers, redis };
+  }
+
+  /** A command of the first instance (`once`, `closeAll`, `loopDelay`, `writePaths`, `topicBurst`). */
+  call<T>(command: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    return this.#primary.call<T>(command, args, timeoutMs);
   }
 
   paced(count: number, intervalMs: number, timeoutMs: number): Promise<unknown> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CONTENDERS } from '../src/contenders/index.js';
+import { CONTENDERS, DEFAULT_CONTENDERS, findContender } from '../src/contenders/index.js';
 import { ENCODERS } from '../src/encoders.js';
 import { PRESETS, parseOptions } from '../src/config.js';
 import { renderMarkdown } from '../src/report.js';
@@ -14,8 +14,11 @@ describe('the benchmark harness', () => {
   it('runs every scenario for every contender', async () => {
     results = await runBench(PRESETS.smoke);
     expect(results.skipped).toEqual([]);
-    expect(results.fanout).toHaveLength(CONTENDERS.length * PRESETS.smoke.fanout.clients.length);
-    expect(results.slow).toHaveLength(CONTENDERS.filter((contender) => contender.fanoutOnly !== true).length);
+    expect(results.fanout).toHaveLength(DEFAULT_CONTENDERS.length * PRESETS.smoke.fanout.clients.length);
+    expect(results.slow).toHaveLength(DEFAULT_CONTENDERS.filter((contender) => contender.fanoutOnly !== true).length);
+    expect(results.block.map((sample) => sample.contender).sort()).toEqual([...PRESETS.smoke.block.contenders!].sort());
+    expect(results.topics).toHaveLength(4);
+    expect(results.scale).toHaveLength(1 + PRESETS.smoke.scale.contenders.length);
     expect(results.encode).toHaveLength(ENCODERS.length);
   }, 600_000); // a hang guard: every scenario for every contender, on a possibly busy machine
 
@@ -25,6 +28,48 @@ describe('the benchmark harness', () => {
       expect(sample.error, sample.contender).toBeUndefined();
       expect(sample.deliveriesPerSecond, sample.contender).toBeGreaterThan(0);
       expect(sample.cpuMicrosPerDelivery, sample.contender).toBeGreaterThan(0);
+      expect(sample.loopDelayMaxMs, sample.contender).toBeGreaterThanOrEqual(sample.loopDelayP99Ms);
+    }
+  });
+
+  it('asked every @sse contender which write path each of its responses took, and no other contender', () => {
+    for (const sample of results.fanout.filter((s) => s.contender !== 'sse-redis')) {
+      if (findContender(sample.contender).kind !== 'sse') {
+        expect(sample.writePaths, sample.contender).toBeNull();
+        continue;
+      }
+      // One count per connected response, whatever the path (`unknown` before @sse/node exports sinkWritePath).
+      const counts = Object.values(sample.writePaths ?? {});
+      expect(counts.reduce((sum, n) => sum + n, 0), sample.contender).toBe(sample.clients);
+    }
+  });
+
+  it('delivered the one event to every client of the block scenario while measuring the loop and the pings', () => {
+    for (const sample of results.block) {
+      expect(sample.error, sample.contender).toBeUndefined();
+      expect(sample.delivered, sample.contender).toBe(true);
+      expect(sample.deliverMs, sample.contender).toBeGreaterThan(0);
+      expect(Number.isFinite(sample.loopDelayMaxMs) && Number.isFinite(sample.longestPingGapMs), sample.contender).toBe(true);
+    }
+  });
+
+  it('delivered every topic event, one topic per client and one topic for all, on the hub and on raw', () => {
+    expect(results.topics.map((sample) => `${sample.contender} ${sample.mode}`).sort()).toEqual(['raw-topics many', 'raw-topics one', 'sse-topics many', 'sse-topics one']);
+    for (const sample of results.topics) {
+      expect(sample.error, `${sample.contender} ${sample.mode}`).toBeUndefined();
+      expect(sample.delivered, `${sample.contender} ${sample.mode}`).toBe(true);
+      expect(sample.cpuMicrosPerDelivery, `${sample.contender} ${sample.mode}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('held the scale connections over several source addresses, reached them all, and saw every stream end on closeAll', () => {
+    expect(results.scale.map((sample) => [sample.contender, sample.clients])).toEqual(
+      expect.arrayContaining([['sse-node', PRESETS.smoke.scale.clients], ...PRESETS.smoke.scale.contenders.map((name) => [name, PRESETS.smoke.scale.compareClients])]),
+    );
+    for (const sample of results.scale) {
+      expect(sample.error, sample.contender).toBeUndefined();
+      expect(sample).toMatchObject({ delivered: true, ended: sample.clients });
+      expect(sample.drainMs, sample.contender).toBeGreaterThan(0);
     }
   });
 
@@ -58,6 +103,8 @@ describe('the benchmark harness', () => {
     const markdown = renderMarkdown(results);
     for (const contender of CONTENDERS) expect(markdown).toContain(`| ${contender.label} |`);
     expect(markdown).not.toContain('Failed measurements');
+    for (const heading of ['### One event to 200 clients', '### Topics: fan-out through a topic hub', '### Scale: idle connections in one process', '### What runs']) expect(markdown).toContain(heading);
+    expect(markdown).toMatch(/\| @sse\/node \|[^\n]*\| (unknown \(no sinkWritePath in this build\)|socket|response|none) 20\/20 \|/);
     const [main, redis] = markdown.split('### Across two instances through Redis');
     expect(main).not.toContain('@sse/redis');
     expect(redis).toContain('| 20 | @sse/node × 2 + @sse/redis |');
@@ -85,8 +132,15 @@ describe('options', () => {
     expect(config).toMatchObject({ preset: 'quick', runs: 2, contenders: ['raw', 'sse-node'], fanout: { clients: [10, 20] } });
   });
 
+  it('has a scale preset of its own, with its counts as options', () => {
+    const { config } = parseOptions(['--scale', '--scale-clients=30000', '--client-processes=2'], { BENCH_SCALE_COMPARE: '500' });
+    expect(config).toMatchObject({ preset: 'scale', scenarios: ['scale'], scale: { clients: 30_000, compareClients: 500, clientProcesses: 2 } });
+    expect(parseOptions([], {}).config.scenarios).not.toContain('scale');
+    expect(parseOptions(['--block-clients=300', '--topic-clients=400'], {}).config).toMatchObject({ block: { clients: 300 }, topics: { clients: 400 } });
+  });
+
   it('refuses unknown contenders and options with the list of known ones', () => {
-    expect(() => parseOptions(['--only=nope'], {})).toThrow(/unknown contender "nope"; known: raw, sse-node/);
+    expect(() => parseOptions(['--only=nope'], {})).toThrow(/unknown contender "nope"; known: raw, floor, sse-node/);
     expect(() => parseOptions(['--fast'], {})).toThrow(/unknown option "fast"/);
   });
 });

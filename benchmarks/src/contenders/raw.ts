@@ -20,5 +20,8 @@ export const start: StartContender = async () => {
       const frame = Buffer.from(`id: ${event.id}\ndata: ${JSON.stringify(event.data)}\n\n`);
       for (const res of clients) res.write(frame);
     },
+    async closeAll() {
+      for (const res of clients) res.end();
+    },
   };
 };
