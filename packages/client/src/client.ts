@@ -114,7 +114,7 @@ export interface ClientOptions {
 }
 
 /** What `for await (const item of client)` yields: a stream event, a topic event, or a gap. */
-export type ClientItem<E extends EventMap, T extends TopicMap> =
+export type ClientItem<E extends EventMap = EventMap, T extends TopicMap = TopicMap> =
   | ({ kind: 'event' } & ClientEvent<E>)
   | ({ kind: 'topic' } & TopicClientEvent<T>)
   | { kind: 'gap'; gap: Gap<TopicName<T>> };
