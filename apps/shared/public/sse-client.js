@@ -186,6 +186,7 @@ function createClient(url, options = {}) {
   let cut;
   let wake;
   let paused = false;
+  let progressed = false;
   const emit = (item) => {
     for (const push of iterators) push(item);
   };
@@ -272,7 +273,9 @@ function createClient(url, options = {}) {
   function requestUrl() {
     if (topics.length === 0) return target;
     const withTopics = new URL(target);
-    withTopics.searchParams.set(topicsParam, topics.join(","));
+    withTopics.searchParams.delete(topicsParam);
+    const query = `${encodeURIComponent(topicsParam)}=${topics.map(encodeURIComponent).join(",")}`;
+    withTopics.search = withTopics.search === "" ? `?${query}` : `${withTopics.search}&${query}`;
     return withTopics;
   }
   async function attempt(info) {
@@ -322,9 +325,15 @@ function createClient(url, options = {}) {
     }
     const parser = createEventStreamParser(
       {
-        onEvent: dispatch,
+        onEvent: (event) => {
+          progressed = true;
+          dispatch(event);
+        },
         onRetry: (ms) => serverRetryMs = ms,
-        onId: (id) => lastEventId = id
+        onId: (id) => {
+          progressed = true;
+          lastEventId = id;
+        }
       },
       lastEventId
     );
@@ -369,7 +378,8 @@ function createClient(url, options = {}) {
         failures = 0;
         continue;
       }
-      const opened = state === "open";
+      const opened = progressed;
+      progressed = false;
       failures = opened ? 1 : failures + 1;
       previousStatus = outcome.kind === "status" ? outcome.status : void 0;
       if (!opened && failures > maxRetries) {

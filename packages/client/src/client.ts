@@ -254,6 +254,8 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
   let cut: 'reconnect' | 'pause' | 'stop' | undefined;
   let wake: (() => void) | undefined;
   let paused = false;
+  // The attempt in flight delivered an event or an id.
+  let progressed = false;
 
   const emit = (item: ClientItem<E, T>): void => {
     for (const push of iterators) push(item);
@@ -350,7 +352,10 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
   function requestUrl(): URL {
     if (topics.length === 0) return target;
     const withTopics = new URL(target);
-    withTopics.searchParams.set(topicsParam, topics.join(','));
+    withTopics.searchParams.delete(topicsParam);
+    // Commas stay literal (`?topics=room:a,room:b`), each name is encoded.
+    const query = `${encodeURIComponent(topicsParam)}=${topics.map(encodeURIComponent).join(',')}`;
+    withTopics.search = withTopics.search === '' ? `?${query}` : `${withTopics.search}&${query}`;
     return withTopics;
   }
 
@@ -411,9 +416,15 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
     }
     const parser = createEventStreamParser(
       {
-        onEvent: dispatch,
+        onEvent: (event) => {
+          progressed = true;
+          dispatch(event);
+        },
         onRetry: (ms) => (serverRetryMs = ms),
-        onId: (id) => (lastEventId = id),
+        onId: (id) => {
+          progressed = true;
+          lastEventId = id;
+        },
       },
       lastEventId,
     );
@@ -459,8 +470,10 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
         failures = 0;
         continue;
       }
-      // A connection that opened resets the backoff: the next delay is the first one again.
-      const opened = (state as ClientState) === 'open';
+      // A connection that delivered an event or an id resets the backoff: the next delay is the
+      // first one again. One that only said `retry` (a server's "come back later") does not.
+      const opened = progressed;
+      progressed = false;
       failures = opened ? 1 : failures + 1;
       previousStatus = outcome.kind === 'status' ? outcome.status : undefined;
       if (!opened && failures > maxRetries) {

@@ -173,6 +173,12 @@ describe('createClient: events and reconnects', () => {
     expect(retries[ended]).toMatchObject({ failures: 1, delayMs: 4 });
     expect(retries.slice(ended + 1, ended + 5).map((info) => info.delayMs)).toEqual([8, 10, 10, 10]);
     expect(retries.every((info) => info.delayMs <= 20)).toBe(true);
+    // A stream that only says retry and ends (a server's "come back later") is no success: the backoff keeps growing.
+    state.handle = streamThenEnd([{ retry: 10 }]);
+    const before = retries.length;
+    await until(() => retries.length >= before + 3);
+    expect(retries.slice(before, before + 3).map((info) => [info.cause, info.delayMs])).toEqual([['ended', 10], ['ended', 10], ['ended', 10]]);
+    expect(retries[before]!.failures).toBeGreaterThan(retries[before - 1]!.failures);
     expect(requests.length).toBeGreaterThan(10);
   });
 
@@ -355,7 +361,7 @@ describe('createClient: gaps and topics', () => {
     await hub.publish('room:b', { event: 'message', data: { text: 'b1' } });
     await until(() => seen.length === 2);
     expect(seen).toEqual(['room:a:a1', 'room:b:b1']);
-    expect(new URL(requests[0]!.url, 'http://x').searchParams.get('t')).toBe('room:a,room:b');
+    expect(requests[0]!.url).toBe('/events?t=room%3Aa,room%3Ab');
     first.close();
     await first.closed;
 
