@@ -124,10 +124,11 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     for (const reader of [resumed, stranger, newcomer]) reader.close();
   });
 
-  test('GET /private answers 401 before any stream header without a valid token', async () => {
+  test('GET /private answers 401 before any stream header without a valid token (a token in the URL is not read)', async () => {
     for (const [path, headers] of [
       ['/private', {}],
       ['/private?token=wrong', {}],
+      [`/private?token=${TEST_TOKEN}`, {}],
       ['/private', { authorization: 'Bearer wrong' }],
       ['/private', { authorization: `Basic ${TEST_TOKEN}` }],
     ] as const) {
@@ -139,10 +140,7 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     }
   });
 
-  test('GET /private streams with the token, in the query or as a Bearer header', async () => {
-    const byQuery = await open(`/private?token=${TEST_TOKEN}`);
-    await byQuery.waitForEvent((e) => e.event === 'private');
-    byQuery.close();
+  test('GET /private streams with the token as a Bearer header', async () => {
     const byHeader = await open('/private', { authorization: `Bearer ${TEST_TOKEN}` });
     await byHeader.waitForEvent((e) => e.event === 'private');
     byHeader.close();
