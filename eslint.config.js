@@ -7,7 +7,8 @@ import tseslint from 'typescript-eslint';
 const FRAMEWORKS = ['express', 'koa', 'hono', '@hono/*', 'fastify', 'h3', 'undici', 'ioredis', '@sse/node', '@sse/express', '@sse/fastify', '@sse/koa', '@sse/hono'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**'] },
+  // apps/shared/public/sse-client.js is generated from packages/client/src (linted there).
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**', 'apps/shared/public/sse-client.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
