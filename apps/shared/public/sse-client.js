@@ -288,7 +288,7 @@ function createClient(url, options = {}) {
       if (lastEventId !== "") headers.set("last-event-id", lastEventId);
       else headers.delete("last-event-id");
       const body = typeof options.body === "function" ? await options.body(info) : options.body;
-      init = { method, headers, signal: controller.signal, cache: "no-store" };
+      init = { method, headers, signal: controller.signal };
       if (body !== void 0 && body !== null) init.body = body;
       if (options.credentials !== void 0) init.credentials = options.credentials;
     } catch (error) {

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 /** The page's copy: served by every sample app as `/sse-client.js`. */
@@ -27,14 +27,14 @@ export interface Bundle {
 }
 
 export async function bundle(): Promise<Bundle> {
-  const common = { entryPoints: [entry], bundle: true, format: 'esm', target: 'es2022', packages: 'external', write: false, metafile: true, legalComments: 'none' } as const;
+  const common: BuildOptions = { entryPoints: [entry], bundle: true, format: 'esm', target: 'es2022', packages: 'external', write: false, metafile: true, legalComments: 'none' };
   const [readable, minified] = await Promise.all([build(common), build({ ...common, minify: true })]);
-  const output = Object.values(readable.metafile.outputs)[0]!;
+  const output = Object.values(readable.metafile!.outputs)[0]!;
   return {
-    code: readable.outputFiles[0]!.text,
-    minified: minified.outputFiles[0]!.text,
+    code: readable.outputFiles![0]!.text,
+    minified: minified.outputFiles![0]!.text,
     imports: output.imports.map((item) => item.path),
-    inputs: Object.keys(readable.metafile.inputs),
+    inputs: Object.keys(readable.metafile!.inputs),
   };
 }
 

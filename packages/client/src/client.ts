@@ -62,6 +62,19 @@ export type ClientState = 'connecting' | 'open' | 'retrying' | 'paused' | 'close
 
 type Resolvable<T> = T | ((attempt: ConnectAttempt) => T | Promise<T>);
 
+// Derived from what both the DOM lib and Node's fetch types declare, so the types hold in either.
+/** What `new Headers()` takes (`HeadersInit`). */
+export type HeadersInput = ConstructorParameters<typeof Headers>[0];
+/** What `fetch` takes as a body (`BodyInit`). */
+export type BodyInput = RequestInit['body'];
+
+/** The part of `document` that `pauseWhenHidden` reads. */
+interface VisibilitySource {
+  visibilityState?: string;
+  addEventListener?: (type: 'visibilitychange', listener: () => void) => void;
+  removeEventListener?: (type: 'visibilitychange', listener: () => void) => void;
+}
+
 export interface ClientOptions {
   /** The request method. Defaults to `'GET'`. */
   method?: string;
@@ -69,11 +82,11 @@ export interface ClientOptions {
    * Request headers, or a function called before every attempt (refresh a token there). The
    * client adds `Accept: text/event-stream` and, on reconnect, `Last-Event-ID`.
    */
-  headers?: Resolvable<HeadersInit>;
+  headers?: Resolvable<HeadersInput>;
   /** The request body (with `method: 'POST'`), or a function called before every attempt. */
-  body?: Resolvable<BodyInit | null>;
+  body?: Resolvable<BodyInput>;
   /** `fetch`'s `credentials`. Defaults to `fetch`'s own (`'same-origin'`). */
-  credentials?: RequestCredentials;
+  credentials?: RequestInit['credentials'];
   /** The `fetch` to use. Defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
   /** The id to resume from on the first connection (sent as `Last-Event-ID`). */
@@ -322,7 +335,7 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
   }
 
   let stopVisibility: (() => void) | undefined;
-  const doc = (globalThis as { document?: { visibilityState?: string; addEventListener?: Document['addEventListener']; removeEventListener?: Document['removeEventListener'] } }).document;
+  const doc = (globalThis as { document?: VisibilitySource }).document;
   if (options.pauseWhenHidden === true && typeof doc?.addEventListener === 'function') {
     const onVisibility = (): void => {
       if (doc.visibilityState === 'hidden') {
@@ -376,7 +389,8 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
       if (lastEventId !== '') headers.set('last-event-id', lastEventId);
       else headers.delete('last-event-id');
       const body = typeof options.body === 'function' ? await options.body(info) : options.body;
-      init = { method, headers, signal: controller.signal, cache: 'no-store' };
+      // No `cache` option: Workers refuse it, and a streaming response is not cached anyway.
+      init = { method, headers, signal: controller.signal };
       if (body !== undefined && body !== null) init.body = body;
       if (options.credentials !== undefined) init.credentials = options.credentials;
     } catch (error) {
