@@ -325,12 +325,18 @@ function createClient(url, options = {}) {
     }
     const parser = createEventStreamParser(
       {
+        // Once cut (close(), reconnect(), a listener that stopped the client), the rest of a chunk
+        // is neither dispatched nor counted: the id stays that of the last event delivered.
         onEvent: (event) => {
+          if (controller.signal.aborted) return;
           progressed = true;
           dispatch(event);
         },
-        onRetry: (ms) => serverRetryMs = ms,
+        onRetry: (ms) => {
+          if (!controller.signal.aborted) serverRetryMs = ms;
+        },
         onId: (id) => {
+          if (controller.signal.aborted) return;
           progressed = true;
           lastEventId = id;
         }

@@ -430,12 +430,18 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
     }
     const parser = createEventStreamParser(
       {
+        // Once cut (close(), reconnect(), a listener that stopped the client), the rest of a chunk
+        // is neither dispatched nor counted: the id stays that of the last event delivered.
         onEvent: (event) => {
+          if (controller.signal.aborted) return;
           progressed = true;
           dispatch(event);
         },
-        onRetry: (ms) => (serverRetryMs = ms),
+        onRetry: (ms) => {
+          if (!controller.signal.aborted) serverRetryMs = ms;
+        },
         onId: (id) => {
+          if (controller.signal.aborted) return;
           progressed = true;
           lastEventId = id;
         },

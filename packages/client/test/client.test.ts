@@ -260,6 +260,19 @@ describe('createClient: events and reconnects', () => {
     await until(() => left === 1);
   });
 
+  it('a listener that closes the client gets no further event, even from the same chunk, and the id stays at the last one delivered', async () => {
+    const { url } = await serve(streamThenEnd([{ data: 'a', id: '1' }, { data: 'b', id: '2' }, { data: 'c', id: '3' }]));
+    const client = createClient(url);
+    const received: unknown[] = [];
+    client.on('message', (data) => {
+      received.push(data);
+      if (data === 'b') client.close();
+    });
+    await client.closed;
+    expect(received).toEqual(['a', 'b']);
+    expect(client.lastEventId).toBe('2');
+  });
+
   it('reports a listener that throws without losing the stream', async () => {
     const { url, state } = await serve(streamThenEnd([{ data: 'a' }, { data: 'b' }]));
     const reported: unknown[] = [];
