@@ -93,12 +93,15 @@ describe('createClient: events and reconnects', () => {
   it('POSTs a body built per attempt, and uses the fetch it is given', async () => {
     const { url, requests, state } = await serve(streamThenEnd([{ data: 'x', id: '1' }]));
     let fetches = 0;
+    const credentials: unknown[] = [];
     const client = createClient(url, {
       method: 'POST',
       body: ({ attempt, lastEventId }) => JSON.stringify({ attempt, lastEventId }),
       headers: { 'content-type': 'application/json' },
+      credentials: 'include',
       fetch: (input, init) => {
         fetches++;
+        credentials.push(init?.credentials);
         return fetch(input, init);
       },
       initialRetryMs: 1,
@@ -110,6 +113,7 @@ describe('createClient: events and reconnects', () => {
     expect(requests[0]).toMatchObject({ method: 'POST', body: '{"attempt":0,"lastEventId":""}' });
     expect(requests[1]).toMatchObject({ method: 'POST', body: '{"attempt":1,"lastEventId":"1"}' });
     expect(fetches).toBe(requests.length);
+    expect(new Set(credentials)).toEqual(new Set(['include']));
   });
 
   it('stops for good on 204, with no further attempt', async () => {
@@ -195,12 +199,23 @@ describe('createClient: events and reconnects', () => {
   it('honours Retry-After on 429/503 (at least that long)', async () => {
     const { url, state } = await serve(plain(429, 'slow down', { 'retry-after': '1' }));
     const retries: RetryInfo[] = [];
-    const client = createClient(url, { initialRetryMs: 2, random: () => 0, onRetry: (info) => retries.push(info) });
+    const previous: unknown[] = [];
+    const client = createClient(url, {
+      initialRetryMs: 2,
+      random: () => 0,
+      onRetry: (info) => retries.push(info),
+      headers: ({ previousStatus }) => {
+        previous.push(previousStatus);
+        return {};
+      },
+    });
     track(client);
     await until(() => retries.length >= 1);
     state.handle = plain(204);
     await client.closed;
     expect(retries[0]).toMatchObject({ cause: 'status', status: 429, delayMs: 1000 });
+    // The headers function sees why the previous attempt failed (a 401 would be the cue to refresh a token).
+    expect(previous).toEqual([undefined, 429]);
   });
 
   it('retries network errors and stops after maxRetries consecutive failures', async () => {
