@@ -27,17 +27,20 @@ describe.each(FRAMEWORKS)('the %s app over HTTP', (framework) => {
     await app?.stop();
   });
 
-  test('GET / serves the shared page with its script, its style and a strict CSP', async () => {
+  test('GET / serves the shared page with its script, @sse/client, its style and a strict CSP', async () => {
     const page = await fetch(`${app.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await page.text()).toContain('<script type="module" src="/app.js"></script>');
-    for (const [path, type] of [['/app.js', /^text\/javascript/], ['/style.css', /^text\/css/]] as const) {
+    for (const [path, type] of [['/app.js', /^text\/javascript/], ['/sse-client.js', /^text\/javascript/], ['/style.css', /^text\/css/]] as const) {
       const asset = await fetch(`${app.url}${path}`);
       expect(asset.status).toBe(200);
       expect(asset.headers.get('content-type')).toMatch(type);
-      await asset.text();
+      const body = await asset.text();
+      // The page's module imports the client from the app itself, which serves @sse/client's bundle.
+      if (path === '/app.js') expect(body).toContain("import { createClient } from '/sse-client.js';");
+      if (path === '/sse-client.js') expect(body).toMatch(/^export \{[^}]*\bcreateClient\b/m);
     }
   });
 
