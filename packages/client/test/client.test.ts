@@ -228,6 +228,42 @@ describe('createClient: events and reconnects', () => {
     expect(info.error?.cause).toBeInstanceOf(Error);
   });
 
+  it('a connection cut mid-stream, then a server restart on the same port: the client resumes from the last id it got', async () => {
+    const first = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('retry: 20\nid: 7\ndata: before\n\n');
+    });
+    const port = new URL(first.url).port;
+    const retries: RetryInfo[] = [];
+    const client = createClient(first.url, { random: () => 1, onRetry: (info) => retries.push(info) });
+    track(client);
+    const received: unknown[] = [];
+    client.on('message', (data) => received.push(data));
+    await until(() => received.length === 1);
+    // The server goes away: open connections are cut, then nothing listens.
+    first.server.closeAllConnections();
+    await new Promise<void>((resolve) => first.server.close(() => resolve()));
+    await until(() => retries.length >= 2);
+    expect(retries[0]).toMatchObject({ cause: 'network', failures: 1 });
+
+    const lastEventIds: Array<string | undefined> = [];
+    const second = createServer((req, res) => {
+      lastEventIds.push(req.headers['last-event-id'] as string | undefined);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 8\ndata: after\n\n');
+    });
+    await new Promise<void>((resolve) => second.listen(Number(port), '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      second.closeAllConnections();
+      second.close(() => resolve());
+    }));
+    await until(() => received.length === 2);
+    expect(received).toEqual(['before', 'after']);
+    expect(lastEventIds).toEqual(['7']);
+    // Capped by the server's retry (20) while it was gone.
+    expect(retries.every((info) => info.delayMs <= 20)).toBe(true);
+  });
+
   it('an AbortSignal stops the client and closes its connection: the server sees it leave', async () => {
     let left = 0;
     const { url, requests } = await serve(
