@@ -129,11 +129,27 @@ function retryAfterMs(response) {
   const date = Date.parse(value);
   return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
 }
+var MAX_BODY_BYTES = 65536;
 async function readBody(response) {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
   try {
-    return await response.text();
+    while (bytes < MAX_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return text + decoder.decode();
+      const room = MAX_BODY_BYTES - bytes;
+      const chunk = value.byteLength > room ? value.subarray(0, room) : value;
+      bytes += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
+    }
+    await reader.cancel().catch(() => {
+    });
+    return text + decoder.decode();
   } catch {
-    return "";
+    return text;
   }
 }
 function report(error) {
@@ -316,6 +332,11 @@ function createClient(url, options = {}) {
       const type = response.headers.get("content-type") ?? "none";
       const error = new SseClientError("ERR_SSE_CLIENT_CONTENT_TYPE", `@sse/client: the server answered 200 with content-type ${type}, not text/event-stream`, { status, body });
       return { kind: "fatal", info: { reason: "content-type", status, body, headers: response.headers, error } };
+    }
+    if (controller.signal.aborted) {
+      await response.body.cancel().catch(() => {
+      });
+      return { kind: "cut" };
     }
     state = "open";
     try {

@@ -189,11 +189,29 @@ function retryAfterMs(response: Response): number {
   return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
 }
 
+/** The most of a refusal's body the client reads (and hands to the app), in bytes. */
+const MAX_BODY_BYTES = 65_536;
+
+/** A refusal's body as text, at most {@link MAX_BODY_BYTES} of it: an explanation, not a download. */
 async function readBody(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let bytes = 0;
   try {
-    return await response.text();
+    while (bytes < MAX_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return text + decoder.decode();
+      const room = MAX_BODY_BYTES - bytes;
+      const chunk = value.byteLength > room ? value.subarray(0, room) : value;
+      bytes += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
+    }
+    await reader.cancel().catch(() => {});
+    return text + decoder.decode();
   } catch {
-    return '';
+    return text;
   }
 }
 
@@ -422,6 +440,11 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
       return { kind: 'fatal', info: { reason: 'content-type', status, body, headers: response.headers, error } };
     }
 
+    // Cut while the response was on its way: nothing of it is delivered.
+    if (controller.signal.aborted) {
+      await response.body.cancel().catch(() => {});
+      return { kind: 'cut' };
+    }
     state = 'open';
     try {
       options.onOpen?.(response);

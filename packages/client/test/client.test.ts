@@ -150,6 +150,13 @@ describe('createClient: events and reconnects', () => {
     expect(requests).toHaveLength(5);
   });
 
+  it('reads at most 64 KiB of a refusal\'s body', async () => {
+    const { url } = await serve(plain(403, 'x'.repeat(200_000)));
+    const info = await createClient(url).closed;
+    expect(info).toMatchObject({ reason: 'status', status: 403 });
+    expect(info.body).toBe('x'.repeat(65_536));
+  });
+
   it('stops on a 200 that is not text/event-stream', async () => {
     const { url } = await serve(plain(200, '<html>'));
     const info = await createClient(url).closed;
