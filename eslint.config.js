@@ -7,7 +7,8 @@ import tseslint from 'typescript-eslint';
 const FRAMEWORKS = ['express', 'koa', 'hono', '@hono/*', 'fastify', 'h3', 'undici', 'ioredis', '@sse/node', '@sse/express', '@sse/fastify', '@sse/koa', '@sse/hono'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**'] },
+  // apps/shared/public/sse-client.js is generated from packages/client/src (linted there).
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.turbo/**', '**/coverage/**', 'apps/shared/public/sse-client.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -54,6 +55,30 @@ export default tseslint.config(
         { name: 'Buffer', message: '@sse/core runs on every runtime: use Uint8Array and TextEncoder.' },
         { name: 'process', message: '@sse/core runs on every runtime: no process global.' },
         { name: 'require', message: '@sse/core is ESM source.' },
+        { name: 'setImmediate', message: 'Not available on every runtime: use queueMicrotask or setTimeout.' },
+      ],
+    },
+  },
+  {
+    // The same fence around the client, which runs in browsers, Node, Bun, Deno and Workers, and
+    // depends on nothing: @sse/core's types it may name (erased), never its code.
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: '@sse/client runs on every runtime: use fetch and Web Streams, not node:* modules.' },
+            { group: [...builtinModules, ...builtinModules.map((name) => `${name}/*`)], message: '@sse/client runs on every runtime: no Node built-in modules.' },
+            { group: ['@sse/*', ...FRAMEWORKS], allowTypeImports: true, message: '@sse/client has no runtime dependency: import types only (import type), or copy the constant.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: '@sse/client runs on every runtime: use Uint8Array and TextDecoder.' },
+        { name: 'process', message: '@sse/client runs on every runtime: no process global.' },
+        { name: 'require', message: '@sse/client is ESM source.' },
         { name: 'setImmediate', message: 'Not available on every runtime: use queueMicrotask or setTimeout.' },
       ],
     },

@@ -1,5 +1,11 @@
-// The page of the three sample apps. Plain JavaScript, no build step: what the browser runs is
-// what is in this file. Text that users typed is only ever set with textContent, never as HTML.
+// The page of the four sample apps. Plain JavaScript, no build step: what the browser runs is
+// what is in this file (and @sse/client, served as one module). Text that users typed is only
+// ever set with textContent, never as HTML.
+//
+// The live feed and the chat use the browser's own EventSource; the rooms and the private stream
+// use @sse/client, which can send a header, reports the status of a refusal, and reconnects to
+// a changed room list without losing its place.
+import { createClient } from '/sse-client.js';
 
 const byId = (id) => document.getElementById(id);
 const timeOf = (iso) => new Date(iso).toLocaleTimeString();
@@ -202,10 +208,11 @@ chatForm.addEventListener('submit', async (event) => {
   await postMessage('/messages', textInput, chatError);
 });
 
-// --- GET /events?rooms=a,b: every joined room on ONE EventSource --------------------------
+// --- GET /events?rooms=a,b: every joined room on ONE @sse/client connection ---------------
 
 // A browser allows about 6 connections per host over HTTP/1.1: one stream carries all the rooms,
-// each event's data says which room it is from ({"topic":"room:<name>","data":…}).
+// each event's data says which room it is from ({"topic":"room:<name>","data":…}); the client
+// unwraps it (onTopic) and reports the hub's per-room gap signal (onGap).
 const ROOM_NAME = /^[a-z0-9-]{1,32}$/;
 const roomsState = byId('rooms-state');
 const roomList = byId('room-list');
@@ -213,7 +220,7 @@ const roomMessages = byId('room-messages');
 const roomSelect = byId('room-select');
 const roomError = byId('room-error');
 const joinedRooms = [];
-let roomsSource = null;
+let roomsClient = null;
 
 const roomOfTopic = (topic) => (topic.startsWith('room:') ? topic.slice('room:'.length) : null);
 
@@ -298,41 +305,44 @@ function noteRoomGap(reason, topics) {
 }
 
 /**
- * (Re)opens the one rooms stream with the current room list. A deliberate re-open sends no
- * Last-Event-ID (the browser sends it only when it reconnects by itself), so the rooms start
- * live from here; the hub keeps no "recent messages" to show instead.
+ * Opens the one rooms stream, or moves it to the current room list: `setTopics` reconnects at
+ * once with the position it holds (its Last-Event-ID), so the rooms it had resume exactly and a
+ * new one starts live. With no room left, the stream is closed.
  */
 function connectRooms() {
-  roomsSource?.close();
-  roomsSource = null;
   if (joinedRooms.length === 0) {
+    roomsClient?.close();
+    roomsClient = null;
     roomsState.dataset.rooms = '';
     setRoomsState('idle', 'no room joined');
     return;
   }
-  const source = new EventSource(`/events?rooms=${joinedRooms.map(encodeURIComponent).join(',')}`);
-  roomsSource = source;
   setRoomsState('connecting', 'connecting…');
-  source.addEventListener('error', () => {
-    if (source.readyState === EventSource.CLOSED) setRoomsState('closed', 'disconnected');
-    else setRoomsState('reconnecting', 'reconnecting…');
+  if (roomsClient !== null) {
+    roomsClient.setTopics(joinedRooms);
+    return;
+  }
+  const client = createClient('/events', {
+    topics: joinedRooms,
+    topicsParam: 'rooms',
+    onRetry: () => setRoomsState('reconnecting', 'reconnecting…'),
+    onClose: (info) => {
+      // A 400 names what is wrong with the list; close() (no room left) is not shown.
+      if (roomsClient === client && info.reason !== 'closed') setRoomsState('closed', info.body ? `disconnected: ${info.body}` : 'disconnected');
+    },
   });
+  roomsClient = client;
   // Every room is live (resumed, or told sse-gap): from here on nothing posted is missed.
-  source.addEventListener('joined', (event) => {
-    const { rooms } = JSON.parse(event.data);
+  client.on('joined', ({ rooms }) => {
     roomsState.dataset.rooms = rooms.join(',');
     roomsState.dataset.joins = String(Number(roomsState.dataset.joins) + 1);
     setRoomsState('open', `live in ${plural(rooms.length, 'room')}`);
   });
-  source.addEventListener('message', (event) => {
-    const { topic, data } = JSON.parse(event.data);
+  client.onTopic('message', (message, { topic }) => {
     const room = roomOfTopic(topic);
-    if (room !== null) showRoomMessage(room, data);
+    if (room !== null) showRoomMessage(room, message);
   });
-  source.addEventListener('sse-gap', (event) => {
-    const { reason, topics } = JSON.parse(event.data);
-    noteRoomGap(reason, topics);
-  });
+  client.onGap(({ reason, topics }) => noteRoomGap(reason, topics ?? []));
 }
 
 function leaveRoom(room) {
@@ -376,12 +386,12 @@ byId('room-form').addEventListener('submit', async (event) => {
   await postMessage(`/rooms/${encodeURIComponent(room)}/messages`, textInput, roomError);
 });
 
-// --- GET /private: only with a token --------------------------------------------------------
+// --- GET /private: only with a token, sent as Authorization: Bearer -----------------------
 
 const privateState = byId('private-state');
 const privateLog = byId('private-log');
 const tokenInput = byId('private-token');
-let privateSource = null;
+let privateClient = null;
 
 function setPrivateState(state, label) {
   privateState.dataset.state = state;
@@ -389,41 +399,49 @@ function setPrivateState(state, label) {
 }
 
 function disconnectPrivate() {
-  privateSource?.close();
-  privateSource = null;
+  const client = privateClient;
+  privateClient = null;
+  client?.close();
 }
 
 byId('private-form').addEventListener('submit', (event) => {
   event.preventDefault();
   disconnectPrivate();
   privateState.dataset.opened = 'false';
+  privateState.dataset.status = '';
+  privateState.dataset.opens = '0';
   privateLog.replaceChildren();
-  const token = tokenInput.value.trim();
-  const source = new EventSource(token === '' ? '/private' : `/private?token=${encodeURIComponent(token)}`);
-  privateSource = source;
-  setPrivateState('connecting', 'connecting…');
-  source.addEventListener('open', () => {
-    privateState.dataset.opened = 'true';
-    setPrivateState('open', 'open');
+  const client = createClient('/private', {
+    // Read on every attempt: a token changed in the field (a refreshed one) is sent on the next
+    // reconnect, and never in the URL, where server and proxy logs would keep it.
+    headers: () => {
+      const token = tokenInput.value.trim();
+      return token === '' ? {} : { authorization: `Bearer ${token}` };
+    },
+    onOpen: () => {
+      privateState.dataset.opened = 'true';
+      privateState.dataset.opens = String(Number(privateState.dataset.opens) + 1);
+      setPrivateState('open', 'open');
+    },
+    // Past the per-client cap the server says "come back later": the client waits and retries.
+    onRetry: () => setPrivateState('reconnecting', 'reconnecting…'),
+    onClose: (info) => {
+      if (privateClient !== client) return;
+      privateClient = null;
+      if (info.reason === 'status') {
+        // A 401 (no or wrong token): the status and the server's explanation, which EventSource never shows.
+        privateState.dataset.status = String(info.status);
+        setPrivateState('refused', `refused (${info.status}): ${info.body}`);
+      } else setPrivateState('closed', 'closed');
+    },
   });
-  source.addEventListener('private', (event) => {
-    const { text, at, openPrivateStreams } = JSON.parse(event.data);
+  privateClient = client;
+  setPrivateState('connecting', 'connecting…');
+  client.on('private', ({ text, at, openPrivateStreams }) => {
     const item = document.createElement('li');
     item.textContent = `${timeOf(at)} ${text} (${plural(openPrivateStreams, 'private stream')} open)`;
     privateLog.prepend(item);
     while (privateLog.childElementCount > 5) privateLog.lastElementChild.remove();
-  });
-  source.addEventListener('error', () => {
-    if (source.readyState !== EventSource.CLOSED) {
-      setPrivateState('reconnecting', 'reconnecting…');
-    } else if (privateState.dataset.opened === 'true') {
-      setPrivateState('closed', 'closed');
-    } else {
-      // EventSource does not expose the status: a 401 (no or wrong token) ends here, and the
-      // browser does not retry. Past the per-client cap the server tells it to come back later
-      // instead, so it keeps reconnecting until a slot frees.
-      setPrivateState('refused', 'refused: no valid token');
-    }
   });
 });
 

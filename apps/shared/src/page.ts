@@ -26,10 +26,12 @@ const CONTENT_SECURITY_POLICY = [
 const FILES: ReadonlyArray<{ path: string; file: string; type: string }> = [
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  // @sse/client as one ES module (`pnpm -F @sse/client bundle` writes it; a test keeps it fresh).
+  { path: '/sse-client.js', file: 'sse-client.js', type: 'text/javascript; charset=utf-8' },
   { path: '/style.css', file: 'style.css', type: 'text/css; charset=utf-8' },
 ];
 
-/** The page all three apps serve as is (read once, at startup). */
+/** The page all four apps serve as is (read once, at startup). */
 export function loadPage(): PageAsset[] {
   return FILES.map(({ path, file, type }) => ({
     path,

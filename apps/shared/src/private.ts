@@ -8,10 +8,13 @@ export type PrivateEvents = {
 
 /** What `authorize` needs to know about a `/private` request. */
 export interface PrivateRequest {
-  /** The `Authorization` header. */
+  /** The `Authorization` header: `Bearer <token>`. */
   authorization: string | undefined;
-  /** The request URL (path and query are enough), for `?token=`. */
-  url: string;
+  /**
+   * The request URL. Not read: a token in a URL ends up in server and proxy logs, so `?token=`
+   * is refused like no token (the page sends the header with @sse/client).
+   */
+  url?: string;
 }
 
 export interface PrivateFeedOptions {
@@ -32,12 +35,9 @@ export const MAX_PRIVATE_STREAMS_PER_CLIENT = 3;
 /** `Retry-After` of that 429, in seconds. */
 export const PRIVATE_RETRY_AFTER_SECONDS = 5;
 
-/** The token from `Authorization: Bearer …`, else from `?token=` (EventSource cannot set headers). */
-export function readToken(authorization: string | undefined, url: string): string | undefined {
-  const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-  if (bearer !== null) return bearer[1];
-  const token = new URL(url, 'http://localhost').searchParams.get('token');
-  return token === null || token === '' ? undefined : token;
+/** The token from `Authorization: Bearer …`, the only place it is read. */
+export function readToken(authorization: string | undefined): string | undefined {
+  return /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
 }
 
 function digest(text: string): Buffer {
@@ -53,9 +53,9 @@ export function createPrivateFeed(options: PrivateFeedOptions): PrivateFeed {
 
   return {
     authorize(request) {
-      const token = readToken(request.authorization, request.url);
+      const token = readToken(request.authorization);
       if (token === undefined) {
-        return reject(401, { headers: challenge, body: 'a token is required: add ?token=… or send Authorization: Bearer …' });
+        return reject(401, { headers: challenge, body: 'a token is required: send Authorization: Bearer <token>' });
       }
       // Compared in constant time, so the answer's timing does not reveal how much of it matched.
       if (!timingSafeEqual(digest(token), expected)) return reject(401, { headers: challenge, body: 'the token is not valid' });

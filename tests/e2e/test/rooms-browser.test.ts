@@ -1,5 +1,5 @@
 // The rooms of the sample page in headless Chromium: the page joins and leaves rooms on ONE
-// EventSource (`/events?rooms=…`), shows what each room receives, and says which rooms missed
+// @sse/client connection (`/events?rooms=…`), shows what each room receives, and says which rooms missed
 // messages when the server cannot replay them (an in-memory hub after a restart).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -42,7 +42,7 @@ describe.each(FRAMEWORKS)('the %s app: rooms in Chromium', (framework) => {
     await app?.stop();
   });
 
-  test('joins two rooms on one EventSource, receives both, posts from the page, leaves one', async () => {
+  test('joins two rooms on one connection, receives both, posts from the page, leaves one', async () => {
     const { page, streams } = await openPage();
     const [a, b] = [uniqueRoom('ja'), uniqueRoom('jb')];
     await join(page, a, [a]);

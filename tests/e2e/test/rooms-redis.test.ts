@@ -88,7 +88,7 @@ describe('the three apps as instances of one app, the rooms on one Redis Cluster
     }
   });
 
-  test('Chromium: a page on one instance, in three rooms on one EventSource, shows the messages posted to them on another', async () => {
+  test('Chromium: a page on one instance, in three rooms on one connection, shows the messages posted to them on another', async () => {
     const page = await openPage('hono');
     const rooms = [uniqueRoom('ca'), uniqueRoom('cb'), uniqueRoom('cc')];
     for (let i = 0; i < rooms.length; i++) await joinRoom(page, rooms[i]!, rooms.slice(0, i + 1));
