@@ -234,6 +234,60 @@ async function chooseTopics<Args extends unknown[]>(
 }
 
 /**
+ * Reports a stream's errors for as long as it lives. Kept out of `serveEventStream`'s scope on
+ * purpose: a closure made there would keep that whole scope (the request, the options, the
+ * adapter's callbacks) alive with every idle stream.
+ */
+class StreamErrors<Args extends unknown[]> {
+  readonly #onError: ((error: unknown, ...args: Args) => void) | undefined;
+  readonly #args: Args;
+  #pipeFailure: { error: unknown } | undefined;
+
+  constructor(onError: ((error: unknown, ...args: Args) => void) | undefined, args: Args) {
+    this.#onError = onError;
+    this.#args = args;
+  }
+
+  /** onError with the request's arguments, or the default; a hook that throws is logged, never rethrown. */
+  report(error: unknown, fallback: (error: unknown) => void): void {
+    try {
+      if (this.#onError === undefined) fallback(error);
+      else this.#onError(error, ...this.#args);
+    } catch (hookError) {
+      defaultOnError(hookError);
+    }
+  }
+
+  /**
+   * A pipe() whose promise the handler did not return reports here; if it did return it, the
+   * same failure also reaches the failer and is not reported twice.
+   */
+  readonly onPipeError = (error: unknown): void => {
+    this.#pipeFailure = { error };
+    this.report(error, defaultOnError);
+  };
+
+  /** What a handler's failure goes to: reported (once), and the stream closed with reason `error`. */
+  failer(stream: InternalStream): (error: unknown) => void {
+    return (error) => {
+      if (this.#pipeFailure === undefined || this.#pipeFailure.error !== error) this.report(error, defaultOnError);
+      stream[kCloseWith]('error', error);
+    };
+  }
+}
+
+function runHandler<Args extends unknown[], E extends EventMap>(handler: SseHandler<Args, E>, stream: EventStream<E>, args: Args, fail: (error: unknown) => void): void {
+  try {
+    const result = handler(stream, ...args);
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, fail);
+    }
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/**
  * The request flow every adapter shares: authorize, choose and authorize the topics (with
  * `topics`), open the stream, subscribe it, run the handler (once the topics are live), and
  * route a handler failure to `onError` and a clean close. Resolves with the stream, or
@@ -246,15 +300,8 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   const { request, args, handler } = init;
   const { authorize, onError, maxLastEventIdLength, registry: publicRegistry, clientKey, checkAccept, topics: topicsOption, ...streamOptions } = init.options ?? {};
   const registry = publicRegistry === undefined ? undefined : registryInternals(publicRegistry, 'request flow (serveEventStream)');
-  // onError with the request's arguments, or the default; a hook that throws is logged, never rethrown.
-  const report = (error: unknown, fallback: (error: unknown) => void): void => {
-    try {
-      if (onError === undefined) fallback(error);
-      else onError(error, ...args);
-    } catch (hookError) {
-      defaultOnError(hookError);
-    }
-  };
+  const errors = new StreamErrors(onError, args);
+  const report = (error: unknown, fallback: (error: unknown) => void): void => errors.report(error, fallback);
   // Again per request, for an adapter whose sse() did not check: a missing topics.authorize must never mean "allow".
   if (topicsOption !== undefined) checkTopicsOption(topicsOption);
   if (checkAccept !== false && !acceptsEventStream(request.accept)) {
@@ -303,27 +350,9 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   }
   const stream = createEventStream<E>(init.createSink(), { ...streamOptions, lastEventId }) as EventStream<E> & InternalStream;
   registry?.[kTrack](stream, key);
-  // A pipe() whose promise the handler did not return reports here; if it did return it, the
-  // same failure also reaches `fail` and is not reported twice.
-  let pipeFailure: { error: unknown } | undefined;
-  stream[kReportError]((error) => {
-    pipeFailure = { error };
-    report(error, defaultOnError);
-  });
-  const fail = (error: unknown): void => {
-    if (pipeFailure === undefined || pipeFailure.error !== error) report(error, defaultOnError);
-    stream[kCloseWith]('error', error);
-  };
-  const run = (): void => {
-    try {
-      const result = handler(stream, ...args);
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(undefined, fail);
-      }
-    } catch (error) {
-      fail(error);
-    }
-  };
+  stream[kReportError](errors.onPipeError);
+  const fail = errors.failer(stream);
+  const run = (): void => runHandler(handler, stream, args, fail);
   if (topicsOption === undefined || topics === undefined) {
     run();
     return stream;

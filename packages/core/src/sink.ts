@@ -32,6 +32,14 @@ export interface SseSink {
   /** Registers the one listener to call each time the transport can take more data. */
   onDrain(listener: () => void): void;
 
+  /**
+   * Optional, used instead of listening to `signal`: registers the one listener to call once when
+   * the client has gone (`undefined` removes it). Returns `true`, keeping no listener, when the
+   * client is gone already. A sink that has it can create `signal` only when someone reads it (in
+   * Node an `AbortSignal` costs about 0.9 KB, for every idle connection).
+   */
+  onGone?(listener: (() => void) | undefined): boolean;
+
   /** Optional: pushes buffered bytes through intermediaries (e.g. compression middleware). */
   flush?(): void;
 

@@ -123,11 +123,11 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     sink.open(200, { ...defaultHeaders(sink.httpVersion), ...lowerCaseKeys(options.headers) });
     sink.onDrain(this.#onDrain);
 
-    if (sink.signal.aborted) {
+    if (sink.onGone === undefined ? sink.signal.aborted : sink.onGone(this.#onClientGone)) {
       this.#close('client');
       return;
     }
-    sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
+    if (sink.onGone === undefined) sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
     if (this.#externalSignal !== undefined) {
       if (this.#externalSignal.aborted) {
         this.#close('shutdown');
@@ -455,7 +455,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     clearTimeout(this.#lifetimeTimer);
     clearTimeout(this.#stallTimer);
     this.#keepAliveTimer = this.#lifetimeTimer = this.#stallTimer = undefined;
-    this.#sink.signal.removeEventListener('abort', this.#onClientGone);
+    if (this.#sink.onGone === undefined) this.#sink.signal.removeEventListener('abort', this.#onClientGone);
+    else this.#sink.onGone(undefined);
     if (this.#onShutdown !== undefined) this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
     try {

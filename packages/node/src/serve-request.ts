@@ -26,7 +26,9 @@ export async function serveNodeRequest<Args extends unknown[], E extends EventMa
   const turn = waitForTurn(req, res);
   if (turn !== true && !(await turn)) return undefined;
   return serveEventStream<Args, E>({
-    request: requestFacts({ method: req.method, url: req.url, headers: req.headers, clientAddress: req.socket?.remoteAddress }),
+    // The address keys a registry's per-client cap, and only that: read it only then, since Node
+    // caches a peer-name object on the socket once asked (some 100 bytes per idle connection).
+    request: requestFacts({ method: req.method, url: req.url, headers: req.headers, clientAddress: init.options?.registry === undefined ? undefined : req.socket?.remoteAddress }),
     createSink: () => createNodeSink(req, res),
     respond: (rejection) => writeRejection(res, rejection),
     args: init.args,

@@ -51,7 +51,10 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
 // prototype instead of per-connection functions keep idle connections small.
 class NodeSink implements SseSink {
   readonly httpVersion: string;
-  readonly #controller = new AbortController();
+  // Created only when `signal` is read: the core listens through onGone instead.
+  #controller: AbortController | undefined;
+  #goneListener: (() => void) | undefined;
+  #isGone = false;
   readonly #req: NodeRequest;
   readonly #res: NodeResponse;
   #drainListener: (() => void) | undefined;
@@ -71,12 +74,28 @@ class NodeSink implements SseSink {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#isGone) this.#controller.abort(goneError());
+    }
     return this.#controller.signal;
+  }
+
+  onGone(listener: (() => void) | undefined): boolean {
+    if (this.#isGone) return true;
+    this.#goneListener = listener;
+    return false;
   }
 
   // Also the 'error' listener: a write after a reset surfaces as an 'error' event; it means the client is gone.
   readonly #gone = (): void => {
-    if (!this.#controller.signal.aborted) this.#controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client closed the connection'));
+    if (!this.#isGone) {
+      this.#isGone = true;
+      this.#controller?.abort(goneError());
+      const listener = this.#goneListener;
+      this.#goneListener = undefined;
+      listener?.();
+    }
     this.#cleanup();
   };
 
@@ -183,6 +202,10 @@ class NodeSink implements SseSink {
     // After a finished response the socket may carry the next keep-alive request: leave it.
     if (!res.destroyed && !res.writableFinished) res.destroy();
   }
+}
+
+function goneError(): SseError {
+  return new SseError('ERR_SSE_CLIENT_GONE', 'the client closed the connection');
 }
 
 let lastChunk: Uint8Array | undefined;
