@@ -15,27 +15,55 @@ export type ExpressSseOptions = ServeOptions<[Request, Response]>;
  */
 const RESPONSE_STARTERS = ['send', 'json', 'jsonp', 'sendStatus', 'sendFile', 'download', 'render', 'redirect'] as const;
 
-/**
- * From now on, a call to `res.send()`, `res.json()`… ends the stream cleanly and is reported to
- * `onError` as `SseError` `ERR_SSE_RESPONSE_STREAMING`, instead of throwing or corrupting it.
- */
-function guardResponse(stream: Pick<EventStream, 'close'>, req: Request, res: Response, onError: ExpressSseOptions['onError']): void {
+interface Guard {
+  stream: Pick<EventStream, 'close'>;
+  req: Request;
+  onError: ExpressSseOptions['onError'];
+}
+
+/** The responses whose stream opened, with what their guarded methods need. */
+const guards = new WeakMap<object, Guard>();
+/** Per prototype (one per app), the same prototype with the guarded methods: defined once, not per response. */
+const guardedPrototypes = new WeakMap<object, object>();
+const guardedOnes = new WeakSet<object>();
+
+function guardedPrototype(prototype: object): object {
+  let guarded = guardedPrototypes.get(prototype);
+  if (guarded !== undefined) return guarded;
+  guarded = Object.create(prototype) as object;
   for (const method of RESPONSE_STARTERS) {
-    Object.defineProperty(res, method, {
+    Object.defineProperty(guarded, method, {
       configurable: true,
       writable: true,
-      value: () => {
+      value: function (this: Response, ...args: unknown[]): unknown {
+        const guard = guards.get(this);
+        if (guard === undefined) return (Reflect.get(prototype, method, this) as (...args: unknown[]) => unknown).apply(this, args);
         const error = new SseError(
           'ERR_SSE_RESPONSE_STREAMING',
           `res.${method}() was called after the event stream opened, so the response belongs to the stream; the stream was closed. Send events with stream.send() and end the response with stream.close().`,
         );
-        stream.close();
-        if (onError === undefined) console.error('[@sse/express]', error);
-        else onError(error, req, res);
-        return res;
+        guard.stream.close();
+        if (guard.onError === undefined) console.error('[@sse/express]', error);
+        else guard.onError(error, guard.req, this);
+        return this;
       },
     });
   }
+  guardedPrototypes.set(prototype, guarded);
+  guardedOnes.add(guarded);
+  return guarded;
+}
+
+/**
+ * From now on, a call to `res.send()`, `res.json()`… ends the stream cleanly and is reported to
+ * `onError` as `SseError` `ERR_SSE_RESPONSE_STREAMING`, instead of throwing or corrupting it.
+ * The guarded methods live on a prototype shared by the app's responses (eight methods defined
+ * on every response cost some 2 KB per idle connection); a response gets it, and an entry here.
+ */
+function guardResponse(stream: Pick<EventStream, 'close'>, req: Request, res: Response, onError: ExpressSseOptions['onError']): void {
+  guards.set(res, { stream, req, onError });
+  const prototype = Object.getPrototypeOf(res) as object | null;
+  if (prototype !== null && !guardedOnes.has(prototype)) Object.setPrototypeOf(res, guardedPrototype(prototype));
 }
 
 /**
