@@ -407,7 +407,7 @@ describe('createClient: gaps and topics', () => {
       if (handler === undefined) {
         handler = sse((stream) => void stream.send({ event: 'welcome', data: { topics: each.topicsOf(stream) } }), {
           keepAlive: false,
-          topics: { hub: each, from: (req) => new URL(req.url ?? '/', 'http://localhost').searchParams.get('t')?.split(',') },
+          topics: { hub: each, from: (req) => new URL(req.url ?? '/', 'http://localhost').searchParams.get('t')?.split(','), authorize: () => true },
         }) as Handler;
         handlers.set(each, handler);
       }
