@@ -1,7 +1,7 @@
-import { OutgoingMessage, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SinkBypass, WebStreamSink } from '@sse/core/adapter';
-import { directSocket, recordWritePath, writeChunk, type NodeResponse } from '@sse/node/adapter';
+import { directSocket, outgoingPrototype, recordWritePath, writeChunk, type NodeResponse } from '@sse/node/adapter';
 
 /** Writes of the body watched for the one that carries the sink's last chunk, before giving up. */
 const WATCHED_WRITES = 8;
@@ -19,7 +19,8 @@ const WATCHED_WRITES = 8;
  */
 export function writeToNodeSocket(sink: WebStreamSink, outgoing: NodeResponse): void {
   const response = outgoing as ServerResponse;
-  if (outgoing.req.httpVersionMajor !== 1 || response.write !== OutgoingMessage.prototype.write) {
+  const original = outgoingPrototype(outgoing)?.write;
+  if (outgoing.req.httpVersionMajor !== 1 || typeof original !== 'function' || response.write !== original) {
     recordWritePath(outgoing, 'response');
     return;
   }
@@ -32,7 +33,7 @@ export function writeToNodeSocket(sink: WebStreamSink, outgoing: NodeResponse): 
     response.removeListener('close', stop);
   };
   const write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>): boolean {
-    const ok = OutgoingMessage.prototype.write.apply(this, args as Parameters<OutgoingMessage['write']>);
+    const ok = (original as ServerResponse['write']).apply(this, args);
     watched++;
     if (watched === 1 && (first === undefined || args[0] !== first)) {
       stop();

@@ -1,4 +1,4 @@
-import { OutgoingMessage, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NodeResponse } from './sink.js';
 
@@ -29,6 +29,23 @@ interface SocketInternals {
 
 const paths = new WeakMap<object, SinkWritePath>();
 
+interface OutgoingPrototype {
+  write: unknown;
+  end: unknown;
+}
+
+/**
+ * Node's `OutgoingMessage.prototype`, found on the response's prototype chain (the one that owns
+ * `_writeRaw`) rather than imported: `@sse/hono` loads this module on Workers and Deno too, where
+ * importing `node:http` fails or means something else.
+ */
+export function outgoingPrototype(res: object): OutgoingPrototype | undefined {
+  for (let prototype = Object.getPrototypeOf(res) as object | null; prototype !== null; prototype = Object.getPrototypeOf(prototype) as object | null) {
+    if (Object.hasOwn(prototype, '_writeRaw') && Object.hasOwn(prototype, 'write') && Object.hasOwn(prototype, 'end')) return prototype as OutgoingPrototype;
+  }
+  return undefined;
+}
+
 /**
  * Which way the events of the stream on `res` go (see {@link SinkWritePath}), or `undefined`
  * before it opened. For diagnostics and benchmarks: both paths put the same bytes on the wire.
@@ -51,7 +68,8 @@ export function recordWritePath(res: NodeResponse, path: SinkWritePath): void {
  */
 export function directSocket(res: NodeResponse): Socket | undefined {
   const response = res as ServerResponse & ResponseInternals;
-  if (response.write !== OutgoingMessage.prototype.write || response.end !== OutgoingMessage.prototype.end) return undefined;
+  const outgoing = outgoingPrototype(res);
+  if (outgoing === undefined || response.write !== outgoing.write || response.end !== outgoing.end) return undefined;
   if (response.flush !== undefined) return undefined;
   if (response.chunkedEncoding !== true || response._hasBody !== true || response._headerSent !== true) return undefined;
   if (!Array.isArray(response.outputData) || response.outputData.length !== 0) return undefined;

@@ -12,6 +12,6 @@ describe('@sse/node entry points', () => {
   });
 
   it('@sse/node/adapter: what adapters on Node responses build on', async () => {
-    expect(Object.keys(await import('@sse/node/adapter')).sort()).toEqual(['closeOnClientFin', 'createNodeSink', 'directSocket', 'isConnectionError', 'recordWritePath', 'serveNodeRequest', 'sinkWritePath', 'waitForTurn', 'writeChunk', 'writeRejection']);
+    expect(Object.keys(await import('@sse/node/adapter')).sort()).toEqual(['closeOnClientFin', 'createNodeSink', 'directSocket', 'isConnectionError', 'outgoingPrototype', 'recordWritePath', 'serveNodeRequest', 'sinkWritePath', 'waitForTurn', 'writeChunk', 'writeRejection']);
   });
 });
