@@ -1,4 +1,5 @@
 import type { TopicEvent } from '@sse/core';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RedisTopicStore } from '../src/index.js';
 import { useTopicStoreSetup } from './topic-store-setup.js';
@@ -84,5 +85,38 @@ describe.each(targets)('createRedisTopicStore on %s: cost per instance', (name, 
     // B listens to other topics of the same masters: nothing of A's 320 KiB reached its sockets.
     expect(bRead).toBeLessThan(4096);
     if (process.env.SSE_PRINT_STATS) console.log(name, { aRead, bRead });
+  });
+});
+
+describe('createRedisTopicStore on a Redis Cluster whose seeds include replicas', () => {
+  it('opens no connection to a replica, even when its first slot map names some of its seeds replicas', async () => {
+    const prefix = setup.prefix();
+    const base = { nodes: [...setup.cluster.seeds], prefix };
+    const topics = await spreadTopics(prefix, 3);
+    const publisher = store(base);
+    // Redis 7 lists a replica in CLUSTER SLOTS only once it replicated a write: one to every master,
+    // then wait until every node lists a replica for every slot range.
+    for (const topic of topics) await publisher.publish(topic, { data: '0' });
+    const nodes = setup.cluster.nodes.map((node) => new Redis(node.url, { lazyConnect: true }));
+    setup.cleanup(() => nodes.forEach((node) => node.disconnect()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const maps = (await Promise.all(nodes.map((node) => node.cluster('SLOTS')))) as unknown[][][];
+      if (maps.every((ranges) => ranges.length > 0 && ranges.every((range) => range.length > 3))) break;
+      if (Date.now() > deadline) throw new Error(`replicas never listed in CLUSTER SLOTS: ${JSON.stringify(maps)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const connectionName = `replica-check-${prefix.slice(0, -1)}`;
+    const listening = store(base, { redisOptions: { connectionName } });
+    await listenAll(listening, publisher, topics, topics);
+    // ioredis took every seed for a master; those the slot map names replicas were told READONLY,
+    // which opened a connection each that nothing used (9 in all, before the store kept them closed).
+    expect(listening.stats.connections, JSON.stringify(listening.stats)).toBeLessThanOrEqual(6);
+    const roles = await Promise.all(setup.cluster.nodes.map((node) => node.role()));
+    expect(roles.filter((role) => role === 'replica')).toHaveLength(3);
+    const named = await Promise.all(
+      nodes.map(async (node, i) => (roles[i] === 'replica' ? String(await node.client('LIST')).split('\n').filter((line) => line.includes(` name=${connectionName} `)).length : 0)),
+    );
+    expect(named, 'connections of the store on each replica').toEqual(named.map(() => 0));
   });
 });
