@@ -49,7 +49,7 @@ export interface RedisTopicStoreOptions {
 
 /** What a {@link RedisTopicStore} holds now. */
 export interface RedisTopicStoreStats {
-  /** Open Redis connections of this store (commands and subscribers; not the short-lived ones ioredis opens to read a Cluster's slots). */
+  /** Open Redis connections of this store (commands and subscribers, to masters only; not the short-lived ones ioredis opens to read a Cluster's slots). */
   readonly connections: number;
   /** Bytes read from this store's Redis sockets since it was created. */
   readonly bytesRead: number;
