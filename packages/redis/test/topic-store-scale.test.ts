@@ -15,10 +15,13 @@ async function listenAll(listening: RedisTopicStore, publisher: RedisTopicStore,
   const got = new Set<string>();
   for (const topic of topics) listening.listen(topic, (event: TopicEvent) => got.add(event.topic));
   // A probe published before the listener read its topic's head is rightly not delivered: probe again until each came.
+  // A probe may also miss its deadline while Redis works through the 10,000 head reads on a busy
+  // machine: it is sent again next round, and the last failure is reported if none came.
   const deadline = Date.now() + 60_000;
+  let failure: unknown;
   while (!probes.every((topic) => got.has(topic))) {
-    if (Date.now() > deadline) throw new Error(`probes never came through: ${probes.filter((topic) => !got.has(topic)).join(', ')}`);
-    for (const topic of probes) if (!got.has(topic)) await publisher.publish(topic, { data: '0' });
+    if (Date.now() > deadline) throw new Error(`probes never came through: ${probes.filter((topic) => !got.has(topic)).join(', ')}`, { cause: failure });
+    for (const topic of probes) if (!got.has(topic)) await publisher.publish(topic, { data: '0' }).catch((error: unknown) => void (failure = error));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -53,13 +56,11 @@ describe.each(targets)('createRedisTopicStore on %s: cost per instance', (name, 
     expect(small.stats.topics).toBe(10);
     expect(large.stats.topics).toBe(10_000);
     expect(small.stats.connections).toBeGreaterThan(0);
-    // A connection ioredis opens for a moment (its first contact with a seed, a slot-map read every
-    // second) may still be open on either side: sample until both are steady. A hang guard, generous
-    // because on a busy machine such a connection lived past 10 s in one CI run.
-    await waitFor(() => large.stats.connections === small.stats.connections, `equal connections: ${JSON.stringify([small.stats, large.stats])}`, 60_000).catch(() => {});
+    // Read once, at any moment: the count holds no connection that comes and goes (ioredis's
+    // slot-map reads are not counted) and none to a replica (the 7th that made this test flaky).
     expect(large.stats.connections, JSON.stringify([small.stats, large.stats])).toBe(small.stats.connections);
     // One for commands and one subscriber per master (one node: one of each).
-    expect(large.stats.connections).toBeLessThanOrEqual(name === 'a Redis Cluster' ? 6 : 2);
+    expect(large.stats.connections).toBe(name === 'a Redis Cluster' ? 6 : 2);
     if (process.env.SSE_PRINT_STATS) console.log(name, small.stats, large.stats);
   });
 
