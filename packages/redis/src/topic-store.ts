@@ -49,7 +49,7 @@ export interface RedisTopicStoreOptions {
 
 /** What a {@link RedisTopicStore} holds now. */
 export interface RedisTopicStoreStats {
-  /** Open Redis connections of this store (commands and subscribers; not the short-lived ones ioredis opens to read a Cluster's slots). */
+  /** Open Redis connections of this store (commands and subscribers, to masters only; not the short-lived ones ioredis opens to read a Cluster's slots). */
   readonly connections: number;
   /** Bytes read from this store's Redis sockets since it was created. */
   readonly bytesRead: number;
@@ -191,7 +191,10 @@ class RedisTopicStoreImpl implements RedisTopicStore {
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
       });
-      cluster.on('+node', (redis: Redis) => this.#meter.add(redis));
+      cluster.on('+node', (redis: Redis) => {
+        this.#meter.add(redis);
+        keepUnopenedUntilUsed(redis);
+      });
       cluster.on('refresh', () => this.#reassign());
       cluster.on('ready', () => this.#reassign());
       this.#cluster = cluster;
@@ -581,6 +584,26 @@ function seed(node: string | { host: string; port: number }): { host: string; po
   const port = Number(node.slice(at + 1));
   if (at <= 0 || !Number.isInteger(port)) throw new SseError('ERR_SSE_OPTION', `a Cluster seed must be 'host:port' or { host, port }, got '${node}'`);
   return { host: node.slice(0, at), port };
+}
+
+/**
+ * Leaves a Cluster node's connection closed until a command is sent on it. ioredis gives each
+ * seed a lazy connection taken for a master; when the first slot map names a seed a replica, it
+ * tells that connection `READONLY`, which opens it, and it stays open (every command goes to a
+ * master) for as long as the replica is in the map: one more connection per replica seed, each
+ * time Redis 7 lists the replica in `CLUSTER SLOTS` then (once it replicated a write). A
+ * connection not open yet needs no role command: it sends `READONLY` itself when it opens as a
+ * replica, and opens read-write otherwise.
+ */
+function keepUnopenedUntilUsed(redis: Redis): void {
+  for (const role of ['readonly', 'readwrite'] as const) {
+    const send = redis[role].bind(redis);
+    redis[role] = (callback?: (error?: Error | null, result?: 'OK') => void) => {
+      if (redis.status !== 'wait') return send(callback);
+      callback?.(null, 'OK');
+      return Promise.resolve('OK');
+    };
+  }
 }
 
 /** A candidate epoch: used only when the topic has none yet (the first one written wins, so every instance agrees). */
