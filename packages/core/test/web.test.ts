@@ -335,7 +335,7 @@ describe('createWebStreamSink: bypass (a runtime that writes to the connection i
     expect(written).toEqual(['data: a\n\n']);
     expect(sink.lastChunk).toBe(first);
     const end = reader.read();
-    sink.close();
+    void sink.close();
     expect((await end).done).toBe(true);
     expect(bypass.released).toBe(1);
     expect(sink.write(bytes('data: late\n\n'))).toBe(false);
