@@ -42,6 +42,10 @@ export const CONTENDERS: readonly ContenderInfo[] = [
     description: 'As raw, but per broadcast one `Buffer` holding the whole HTTP/1.1 chunk (`<hex length>\\r\\n` + frame + `\\r\\n`) written with `res.socket.write` to every socket, each socket corked once per tick (as Node\'s `OutgoingMessage` does). The floor under `res.write`.',
   },
   {
+    name: 'floor-uncorked', label: 'floor, uncorked', module: './floor-uncorked.ts', kind: 'reference',
+    description: 'The floor without corking: the same pre-framed `Buffer` per broadcast, written with `res.socket.write` straight to every socket. One broadcast writes each socket once, so a deferred uncork per socket is pure cost; @sse/node corks only a socket written twice in a tick.',
+  },
+  {
     name: 'sse-node', label: '@sse/node', module: './sse-node.ts', kind: 'sse',
     description: '`http.createServer(sse((stream) => channel.subscribe(stream), { keepAlive: false }))`, `channel.broadcast({ id, data })`.',
   },

@@ -106,16 +106,37 @@ function uncork(socket: Socket): void {
   socket.uncork();
 }
 
+// Which tick a socket was last written in, to cork only a socket written more than once in a tick.
+const kLastTick = Symbol('@sse/node last write tick');
+let currentTick = 1;
+let tickEnds = false;
+
+function endTick(): void {
+  currentTick++;
+  tickEnds = false;
+}
+
 /**
- * Writes a chunk to the socket as Node's response would: framed, and corked until the end of the
- * tick, so what one tick writes to a socket leaves in one `writev`. An empty chunk is not written
- * (framed, it would end the body). Returns `false` when the socket's buffer is full.
+ * Writes a chunk to the socket as Node's response would write it: framed as one HTTP/1.1 chunk.
+ * The first write of a tick to a socket goes out at once; a second one in the same tick corks the
+ * socket until the tick ends, so a burst leaves in one `writev` (a broadcast writes each socket
+ * once: corking every write would only add a deferred uncork per socket). An empty chunk is not
+ * written (framed, it would end the body). Returns `false` when the socket's buffer is full.
  */
 export function writeChunk(socket: Socket, chunk: Uint8Array): boolean {
   if (chunk.byteLength === 0) return socket.writableLength < socket.writableHighWaterMark;
-  if (!socket.writableCorked) {
-    socket.cork();
-    process.nextTick(uncork, socket);
+  if (!tickEnds) {
+    tickEnds = true;
+    process.nextTick(endTick);
+  }
+  const marked = socket as Socket & { [kLastTick]?: number };
+  if (marked[kLastTick] === currentTick) {
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(uncork, socket);
+    }
+  } else {
+    marked[kLastTick] = currentTick;
   }
   return socket.write(frame(chunk));
 }
