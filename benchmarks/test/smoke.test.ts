@@ -140,7 +140,7 @@ describe('options', () => {
   });
 
   it('refuses unknown contenders and options with the list of known ones', () => {
-    expect(() => parseOptions(['--only=nope'], {})).toThrow(/unknown contender "nope"; known: raw, floor, sse-node/);
+    expect(() => parseOptions(['--only=nope'], {})).toThrow(/unknown contender "nope"; known: raw, floor, floor-uncorked, sse-node/);
     expect(() => parseOptions(['--fast'], {})).toThrow(/unknown option "fast"/);
   });
 });
