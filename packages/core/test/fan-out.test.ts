@@ -83,6 +83,27 @@ describe('topic hub: fan-out in slices', () => {
     expect(routedEvents(joiner.sink.chunks)).toEqual(['room:1/message/2']);
   });
 
+  it('publishes queued faster than they are written are bounded: past 64 slices the publisher writes what it adds, and nothing is lost', async () => {
+    const hub = createTopicHub({ writesPerTurn: 10 });
+    const clients = await subscribed(hub, 100);
+    const delivered = (): number => clients.reduce((sum, { sink }) => sum + routedEvents(sink.chunks).length, 0);
+    for (let i = 1; i <= 50; i++) void hub.publish('room:1', { data: i });
+    // 5,000 writes started in one turn: at most 64 slices of 10 (and the first publish's rest) wait.
+    expect(5_000 - delivered()).toBeLessThanOrEqual(640);
+    expect(5_000 - delivered()).toBeGreaterThan(0);
+    await turnsUntil(() => delivered() === 5_000);
+    const expected = Array.from({ length: 50 }, (_, i) => `room:1/message/${i + 1}`);
+    for (const { sink } of clients) expect(routedEvents(sink.chunks)).toEqual(expected);
+  });
+
+  it('one publish larger than the bound is still written in slices', async () => {
+    const hub = createTopicHub({ writesPerTurn: 2 });
+    const clients = await subscribed(hub, 500);
+    void hub.publish('room:1', { data: 1 });
+    expect(got(clients, 'room:1/message/1')).toBe(2);
+    await turnsUntil(() => got(clients, 'room:1/message/1') === 500, 300);
+  });
+
   it('rejects a writesPerTurn that is not a positive integer', () => {
     for (const writesPerTurn of [0, -1, 1.5, Number.NaN]) {
       expect(() => createTopicHub({ writesPerTurn })).toThrow(SseError);
@@ -138,6 +159,18 @@ describe('channel (deprecated): broadcast in slices', () => {
     await turnsUntil(() => clients.every(({ sink: other }) => data(other).length === 2));
     for (let turn = 0; turn < 5; turn++) await nextTurn();
     expect(data(sink)).toEqual(['two']);
+  });
+
+  it('broadcasts queued faster than they are written are bounded, and every stream gets every one in order', async () => {
+    const channel = createChannel({ writesPerTurn: 10 });
+    const clients = Array.from({ length: 100 }, client);
+    for (const { stream } of clients) channel.subscribe(stream);
+    const delivered = (): number => clients.reduce((sum, { sink }) => sum + data(sink).length, 0);
+    const sent = Array.from({ length: 50 }, (_, i) => String(i));
+    await Promise.all(sent.map((value) => channel.broadcast(value)));
+    expect(5_000 - delivered()).toBeLessThanOrEqual(640);
+    await turnsUntil(() => delivered() === 5_000);
+    for (const { sink } of clients) expect(data(sink)).toEqual(sent);
   });
 
   it('rejects a writesPerTurn that is not a positive integer', () => {

@@ -1,6 +1,14 @@
 /** Streams written per turn of the event loop by one fan-out, unless a hub says otherwise. */
 export const DEFAULT_WRITES_PER_TURN = 512;
 
+/**
+ * Fan-outs queued behind the one being written may hold at most this many slices' visits. Past
+ * it, a publish makes the visits it adds at once (the oldest queued first): an app that publishes
+ * to a large topic faster than the machine writes is held back by its own publish, as without
+ * slicing, instead of queueing copies of the topic's subscribers without bound.
+ */
+export const QUEUED_SLICES = 64;
+
 type Defer = (task: () => void) => void;
 
 // setImmediate where there is one (Node, Bun, Deno): it runs after the I/O that came in meanwhile.
@@ -20,20 +28,32 @@ interface Job<T> {
  * next turns, so a publish to 10,000 streams does not keep other requests waiting for all of
  * them. Fan-outs run in the order they were started, each over the targets it was started with,
  * so every target sees them in that order. One that fits a slice while nothing waits runs at
- * once, without a copy of its targets.
+ * once, without a copy of its targets. The visits queued are bounded (`maxQueued`, beyond the
+ * first fan-out): a fan-out that goes past the bound is paid for at once, in order.
  */
 export class FanOut<T> {
   readonly #perTurn: number;
+  readonly #maxQueued: number;
   readonly #jobs: Array<Job<T>> = [];
   #head = 0;
+  /** Visits left in the queued fan-outs. */
+  #queued = 0;
+  #scheduled = false;
+  #running = false;
 
-  constructor(perTurn: number) {
+  constructor(perTurn: number, maxQueued = perTurn * QUEUED_SLICES) {
     this.#perTurn = perTurn;
+    this.#maxQueued = maxQueued;
   }
 
   /** Fan-outs started and not yet finished. */
   get pending(): number {
     return this.#jobs.length - this.#head;
+  }
+
+  /** Visits the queued fan-outs have left to make. */
+  get queuedVisits(): number {
+    return this.#queued;
   }
 
   /** Whether a fan-out over `count` targets would run at once, whole. */
@@ -53,27 +73,44 @@ export class FanOut<T> {
       return;
     }
     this.#jobs.push({ targets: Array.isArray(targets) ? targets : [...targets], index: 0, visit, done });
-    if (this.pending === 1) this.#step();
+    this.#queued += count;
+    if (this.#running) return; // the slice being written reaches this one, in order
+    // Past the bound, the publisher writes what it adds (the oldest first) before it goes on.
+    if (this.pending > 1 && this.#queued > this.#maxQueued) this.#work(this.#queued - this.#maxQueued);
+    else if (!this.#scheduled) this.#work(this.#perTurn);
   }
 
-  readonly #step = (): void => {
-    let budget = this.#perTurn;
-    while (budget > 0 && this.#head < this.#jobs.length) {
-      const job = this.#jobs[this.#head]!;
-      const end = Math.min(job.targets.length, job.index + budget);
-      for (let i = job.index; i < end; i++) job.visit(job.targets[i]!);
-      budget -= end - job.index;
-      job.index = end;
-      if (end === job.targets.length) {
-        this.#head++;
-        job.done?.();
+  /** Makes up to `budget` visits from the head of the queue, then defers the rest to the next turn. */
+  #work(budget: number): void {
+    this.#running = true;
+    try {
+      while (budget > 0 && this.#head < this.#jobs.length) {
+        const job = this.#jobs[this.#head]!;
+        const end = Math.min(job.targets.length, job.index + budget);
+        for (let i = job.index; i < end; i++) job.visit(job.targets[i]!);
+        budget -= end - job.index;
+        this.#queued -= end - job.index;
+        job.index = end;
+        if (end === job.targets.length) {
+          this.#jobs[this.#head] = undefined as unknown as Job<T>; // its targets can go now
+          this.#head++;
+          job.done?.();
+        }
       }
+    } finally {
+      this.#running = false;
     }
     if (this.#head === this.#jobs.length) {
       this.#jobs.length = 0;
       this.#head = 0;
-    } else {
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
       defer(this.#step);
     }
+  }
+
+  readonly #step = (): void => {
+    this.#scheduled = false;
+    this.#work(this.#perTurn);
   };
 }
