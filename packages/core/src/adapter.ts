@@ -1,6 +1,6 @@
 // What adapter authors import: the request flow, sinks and the request helpers. The user API
 // (errors, channels, types) stays on `@sse/core`.
-export type { SseSink } from './sink.js';
+export { sinkDrained, sinkGone, type SinkListener, type SseSink } from './sink.js';
 export { createEventStream } from './stream.js';
 export { checkServeOptions, serveEventStream, type AuthorizeResult, type ServeEventStreamInit, type ServeIO, type ServeOptions, type ServeTopicsOptions, type SseHandler, type TopicListResult } from './serve.js';
 export {

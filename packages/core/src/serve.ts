@@ -1,7 +1,7 @@
 import { checkOption } from './check-option.js';
 import { SseError } from './errors.js';
 import { defaultHeaders, lowerCaseKeys } from './headers.js';
-import { kCloseWith, kTrack, kAdmit, kReportError, registryInternals, type InternalStream } from './internal/protocol.js';
+import { kCloseWith, kTrack, kAdmit, kReportError, registryInternals, type InternalStream, type PipeErrorReporter } from './internal/protocol.js';
 import { isRejection, reject, toRejection, type PlainRejection, type Rejection } from './rejection.js';
 import type { StreamRegistry } from './registry.js';
 import { acceptsEventStream, readLastEventId, type RequestFacts } from './request.js';
@@ -238,21 +238,22 @@ async function chooseTopics<Args extends unknown[]>(
  * purpose: a closure made there would keep that whole scope (the request, the options, the
  * adapter's callbacks) alive with every idle stream.
  */
-class StreamErrors<Args extends unknown[]> {
+class StreamErrors<Args extends unknown[]> implements PipeErrorReporter {
   readonly #onError: ((error: unknown, ...args: Args) => void) | undefined;
-  readonly #args: Args;
+  // Kept only for onError: the request and response stay reachable through the stream's sink anyway, but not this array.
+  readonly #args: Args | undefined;
   #pipeFailure: { error: unknown } | undefined;
 
   constructor(onError: ((error: unknown, ...args: Args) => void) | undefined, args: Args) {
     this.#onError = onError;
-    this.#args = args;
+    this.#args = onError === undefined ? undefined : args;
   }
 
   /** onError with the request's arguments, or the default; a hook that throws is logged, never rethrown. */
   report(error: unknown, fallback: (error: unknown) => void): void {
     try {
       if (this.#onError === undefined) fallback(error);
-      else this.#onError(error, ...this.#args);
+      else this.#onError(error, ...this.#args!);
     } catch (hookError) {
       defaultOnError(hookError);
     }
@@ -262,10 +263,10 @@ class StreamErrors<Args extends unknown[]> {
    * A pipe() whose promise the handler did not return reports here; if it did return it, the
    * same failure also reaches the failer and is not reported twice.
    */
-  readonly onPipeError = (error: unknown): void => {
+  pipeFailed(error: unknown): void {
     this.#pipeFailure = { error };
     this.report(error, defaultOnError);
-  };
+  }
 
   /** What a handler's failure goes to: reported (once), and the stream closed with reason `error`. */
   failer(stream: InternalStream): (error: unknown) => void {
@@ -350,7 +351,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   }
   const stream = createEventStream<E>(init.createSink(), { ...streamOptions, lastEventId }) as EventStream<E> & InternalStream;
   registry?.[kTrack](stream, key);
-  stream[kReportError](errors.onPipeError);
+  stream[kReportError](errors);
   const fail = errors.failer(stream);
   const run = (): void => runHandler(handler, stream, args, fail);
   if (topicsOption === undefined || topics === undefined) {

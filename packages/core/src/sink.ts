@@ -1,3 +1,14 @@
+/** Called on the listener given to `SseSink.listen` each time the transport can take more data. */
+export const sinkDrained: unique symbol = Symbol.for('@sse/core.sink.drained');
+/** Called on the listener given to `SseSink.listen` once, when the client has gone. */
+export const sinkGone: unique symbol = Symbol.for('@sse/core.sink.gone');
+
+/** What `SseSink.listen` is given: the stream over the sink, told of both through symbol-named methods. */
+export interface SinkListener {
+  [sinkDrained](): void;
+  [sinkGone](): void;
+}
+
 /**
  * The contract between the core and a transport. An adapter implements it once for its
  * framework's response object; see `SINK.md` for the guide.
@@ -33,12 +44,14 @@ export interface SseSink {
   onDrain(listener: () => void): void;
 
   /**
-   * Optional, used instead of listening to `signal`: registers the one listener to call once when
-   * the client has gone (`undefined` removes it). Returns `true`, keeping no listener, when the
-   * client is gone already. A sink that has it can create `signal` only when someone reads it (in
-   * Node an `AbortSignal` costs about 0.9 KB, for every idle connection).
+   * Optional, used instead of `onDrain` and `signal`: registers the stream itself as the one
+   * listener (`undefined` removes it); call its `[sinkDrained]()` each time the transport can take
+   * more, and its `[sinkGone]()` once when the client has gone. Returns `true`, keeping nothing,
+   * when the client is gone already. A stream then keeps no closures for its sink, and the sink
+   * can create `signal` only when someone reads it (in Node an `AbortSignal` costs about 0.9 KB,
+   * and the two listeners some 150 bytes, for every idle connection).
    */
-  onGone?(listener: (() => void) | undefined): boolean;
+  listen?(listener: SinkListener | undefined): boolean;
 
   /** Optional: pushes buffered bytes through intermediaries (e.g. compression middleware). */
   flush?(): void;

@@ -15,13 +15,14 @@ import {
   kReplayed,
   kReportError,
   kWriteFrame,
+  type PipeErrorReporter,
   type StreamInternals,
   type StreamObserver,
 } from './internal/protocol.js';
 import { Queue } from './queue.js';
 import { checkGapEventName, encodeGapFrame } from './gap.js';
 import { formatSendArgument } from './send-argument.js';
-import type { SseSink } from './sink.js';
+import { sinkDrained, sinkGone, type SinkListener, type SseSink } from './sink.js';
 import {
   DEFAULT_JITTER,
   DEFAULT_KEEP_ALIVE_MS,
@@ -55,18 +56,18 @@ export function createEventStream<E extends EventMap = EventMap>(
 }
 
 // The stream lifecycle: the only place that holds a connection's timers and listeners.
-class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInternals {
+class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInternals, SinkListener {
   declare readonly [kCreatedBy]: string;
   readonly lastEventId: string | undefined;
   readonly #sink: SseSink;
   #controller: AbortController | undefined;
   #closeInfo: CloseInfo | undefined;
   #closed: Promise<CloseInfo> | undefined;
-  #closeListeners: Array<() => void> | undefined;
+  #closeListeners: (() => void) | Array<() => void> | undefined;
   readonly #serialize: Serializer;
   readonly #maxBufferedBytes: number;
   readonly #maxEventBytes: number;
-  #reportError: ((error: unknown) => void) | undefined;
+  #reportError: PipeErrorReporter | undefined;
   readonly #policy: SlowClientPolicy;
   readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
   /** With `drop-oldest`: the gap event queued in place of dropped events. */
@@ -82,6 +83,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #slowEpisode = false;
   #droppedEvents = 0;
   #droppedBytes = 0;
+  // Milliseconds since TIME_BASE: a small integer V8 keeps inline, where a Date.now() would be boxed.
   #lastWriteAt = 0;
   #openBytes = 0;
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -93,6 +95,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #waiters: Array<(writable: boolean) => void> | undefined;
   #onShutdown: (() => void) | undefined;
   #keepAliveCallback: (() => void) | undefined;
+  /** For a sink without `listen`: the listener on its signal, removed at close. */
+  #onClientGone: (() => void) | undefined;
 
   constructor(sink: SseSink, options: EventStreamOptions) {
     this.#sink = sink;
@@ -121,13 +125,20 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     }
 
     sink.open(200, { ...defaultHeaders(sink.httpVersion), ...lowerCaseKeys(options.headers) });
-    sink.onDrain(this.#onDrain);
-
-    if (sink.onGone === undefined ? sink.signal.aborted : sink.onGone(this.#onClientGone)) {
-      this.#close('client');
-      return;
+    if (sink.listen !== undefined) {
+      if (sink.listen(this)) {
+        this.#close('client');
+        return;
+      }
+    } else {
+      sink.onDrain(() => this.#drained());
+      if (sink.signal.aborted) {
+        this.#close('client');
+        return;
+      }
+      this.#onClientGone = () => this.#close('client');
+      sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
     }
-    if (sink.onGone === undefined) sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
     if (this.#externalSignal !== undefined) {
       if (this.#externalSignal.aborted) {
         this.#close('shutdown');
@@ -166,13 +177,21 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   }
 
   [kOnClose](listener: () => void): void {
+    const listeners = this.#closeListeners;
     if (this.#isClosed) listener();
-    else (this.#closeListeners ??= []).push(listener);
+    // One listener (the hub or channel it joined) is the common case: kept without an array.
+    else if (listeners === undefined) this.#closeListeners = listener;
+    else if (typeof listeners === 'function') this.#closeListeners = [listeners, listener];
+    else listeners.push(listener);
   }
 
   [kOffClose](listener: () => void): void {
-    const index = this.#closeListeners?.indexOf(listener) ?? -1;
-    if (index !== -1) this.#closeListeners!.splice(index, 1);
+    const listeners = this.#closeListeners;
+    if (listeners === listener) this.#closeListeners = undefined;
+    else if (typeof listeners === 'object') {
+      const index = listeners.indexOf(listener);
+      if (index !== -1) listeners.splice(index, 1);
+    }
   }
 
   get isClosed(): boolean {
@@ -217,7 +236,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     // become an unhandled rejection (which ends a Node process), and still rejects for those who await it.
     piped.catch((error: unknown) => {
       try {
-        this.#reportError?.(error);
+        this.#reportError?.pipeFailed(error);
       } catch {
         // The reporter is the request flow's onError, already guarded; nothing else may throw here.
       }
@@ -226,7 +245,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     return piped;
   }
 
-  [kReportError](reporter: (error: unknown) => void): void {
+  [kReportError](reporter: PipeErrorReporter): void {
     this.#reportError = reporter;
   }
 
@@ -293,7 +312,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   [kWriteFrame](chunk: Uint8Array, now?: number, isComment = false): boolean {
     // Past the bound even into an idle connection: a frame larger than this is never written whole.
     if (this.#isClosed || chunk.byteLength > this.#maxEventBytes) return false;
-    this.#lastWriteAt = now ?? Date.now();
+    this.#lastWriteAt = (now ?? Date.now()) - TIME_BASE;
     this.#observer?.onWrite?.(chunk.byteLength, isComment);
     if (!this.#sinkFull && this.#queuedBytes === 0) {
       this.#writeToSink(chunk);
@@ -407,7 +426,17 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     return batch;
   }
 
-  readonly #onDrain = (): void => {
+  /** Told by a sink with `listen`: the transport can take more. */
+  [sinkDrained](): void {
+    this.#drained();
+  }
+
+  /** Told by a sink with `listen`: the client has gone. */
+  [sinkGone](): void {
+    this.#close('client');
+  }
+
+  #drained(): void {
     if (this.#isClosed) return;
     this.#sinkFull = false;
     if (this.#stallTimer !== undefined) {
@@ -424,11 +453,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
       this.#waiters = undefined;
       if (waiters !== undefined) for (const resolve of waiters) resolve(true);
     }
-  };
-
-  readonly #onClientGone = (): void => {
-    this.#close('client');
-  };
+  }
 
   #armKeepAlive(delay: number): void {
     this.#keepAliveTimer = setTimeout((this.#keepAliveCallback ??= () => this.#onKeepAlive()), delay);
@@ -437,11 +462,11 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   #onKeepAlive(): void {
     if (this.#isClosed) return;
-    const idle = Date.now() - this.#lastWriteAt;
+    const idle = Date.now() - TIME_BASE - this.#lastWriteAt;
     if (idle >= this.#keepAliveMs) {
       // A client that is not reading gains nothing from more bytes.
       if (this.writable) this[kWriteFrame](KEEP_ALIVE_FRAME, undefined, true);
-      else this.#lastWriteAt = Date.now();
+      else this.#lastWriteAt = Date.now() - TIME_BASE;
       if (!this.#isClosed) this.#armKeepAlive(this.#keepAliveMs);
     } else {
       this.#armKeepAlive(this.#keepAliveMs - idle);
@@ -455,8 +480,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     clearTimeout(this.#lifetimeTimer);
     clearTimeout(this.#stallTimer);
     this.#keepAliveTimer = this.#lifetimeTimer = this.#stallTimer = undefined;
-    if (this.#sink.onGone === undefined) this.#sink.signal.removeEventListener('abort', this.#onClientGone);
-    else this.#sink.onGone(undefined);
+    if (this.#sink.listen !== undefined) this.#sink.listen(undefined);
+    else if (this.#onClientGone !== undefined) this.#sink.signal.removeEventListener('abort', this.#onClientGone);
     if (this.#onShutdown !== undefined) this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
     try {
@@ -486,7 +511,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     this.#controller?.abort(closedError(info));
     const listeners = this.#closeListeners;
     this.#closeListeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    if (typeof listeners === 'function') listeners();
+    else if (listeners !== undefined) for (const listener of listeners) listener();
     const waiters = this.#waiters;
     this.#waiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(false);
@@ -514,6 +540,8 @@ function closedError(info: CloseInfo): SseError {
 }
 
 const RESOLVED = Promise.resolve();
+/** When this module loaded: write times are kept relative to it (see `#lastWriteAt`). */
+const TIME_BASE = Date.now();
 const CLOSED: unique symbol = Symbol('closed');
 const KEEP_ALIVE_FRAME = encodeFrame(formatComment());
 

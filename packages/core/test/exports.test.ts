@@ -55,6 +55,8 @@ describe('@sse/core entry points', () => {
       'requestFacts',
       'serveEventStream',
       'serveWebRequest',
+      'sinkDrained',
+      'sinkGone',
     ]);
   });
 });

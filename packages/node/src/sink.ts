@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { SseError, SseHeadersSentError, type Rejection } from '@sse/core';
-import type { SseSink } from '@sse/core/adapter';
+import { sinkDrained, sinkGone, type SinkListener, type SseSink } from '@sse/core/adapter';
 import { finSocket } from './client-fin.js';
 import { directSocket, recordWritePath, writeChunk } from './socket-writer.js';
 
@@ -51,12 +51,18 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse): SseSink {
 // prototype instead of per-connection functions keep idle connections small.
 class NodeSink implements SseSink {
   readonly httpVersion: string;
-  // Created only when `signal` is read: the core listens through onGone instead.
+  // Created only when `signal` is read: the core listens through `listen` instead.
   #controller: AbortController | undefined;
-  #goneListener: (() => void) | undefined;
+  // The stream over this sink (see SseSink.listen), told of drains and of the client leaving.
+  #listener: SinkListener | undefined;
   #isGone = false;
   readonly #req: NodeRequest;
   readonly #res: NodeResponse;
+  // Given to onDrain by a caller that does not use `listen`.
+  #drainCallback: (() => void) | undefined;
+  // The 'drain' listener, made and added only once a write reports a full buffer: the socket
+  // already has Node's own 'drain' listener, and a second one would give every idle connection a
+  // listener array.
   #drainListener: (() => void) | undefined;
   // The socket whose FIN ends the stream (see closeOnClientFin), watched with #gone itself.
   #finSocket: Socket | undefined;
@@ -81,9 +87,9 @@ class NodeSink implements SseSink {
     return this.#controller.signal;
   }
 
-  onGone(listener: (() => void) | undefined): boolean {
+  listen(listener: SinkListener | undefined): boolean {
     if (this.#isGone) return true;
-    this.#goneListener = listener;
+    this.#listener = listener;
     return false;
   }
 
@@ -92,9 +98,9 @@ class NodeSink implements SseSink {
     if (!this.#isGone) {
       this.#isGone = true;
       this.#controller?.abort(goneError());
-      const listener = this.#goneListener;
-      this.#goneListener = undefined;
-      listener?.();
+      const listener = this.#listener;
+      this.#listener = undefined;
+      listener?.[sinkGone]();
     }
     this.#cleanup();
   };
@@ -103,6 +109,7 @@ class NodeSink implements SseSink {
     this.#writable = false;
     this.#res.removeListener('close', this.#gone);
     if (this.#drainListener !== undefined) (this.#socket ?? this.#res).removeListener('drain', this.#drainListener);
+    this.#drainListener = undefined;
     this.#socket = undefined;
     this.#res.removeListener('error', this.#gone);
     this.#finSocket?.removeListener('end', this.#gone);
@@ -154,7 +161,10 @@ class NodeSink implements SseSink {
     this.#socket = isHttp2 || this.#flushes ? undefined : directSocket(res);
     recordWritePath(res, this.#socket === undefined ? 'response' : 'socket');
     const socket = isHttp2 ? undefined : finSocket(this.#req);
-    if (socket !== undefined && this.#writable) {
+    // Node's server ends a socket on the client's FIN itself, which closes the response, unless
+    // it keeps half-open connections: only then is a listener needed (the socket's 'end' already
+    // holds two of Node's, and a third grows their array for every idle connection).
+    if (socket !== undefined && this.#writable && !endsOnFin(socket)) {
       // A GET stream's client that half-closed has left; the same as closeOnClientFin, without a closure per stream.
       if (socket.readableEnded) this.#gone();
       else (this.#finSocket = socket).on('end', this.#gone);
@@ -164,20 +174,26 @@ class NodeSink implements SseSink {
   write(chunk: Uint8Array): boolean {
     // A response ended or destroyed behind the sink's back reports it through 'error' or 'close'.
     if (!this.#writable) return false;
+    let ok: boolean;
     try {
-      if (this.#socket !== undefined) return writeChunk(this.#socket, chunk);
-      return (this.#res as ServerResponse).write(toBuffer(chunk));
+      ok = this.#socket !== undefined ? writeChunk(this.#socket, chunk) : (this.#res as ServerResponse).write(toBuffer(chunk));
     } catch {
       this.#gone();
       return false;
     }
+    // 'drain' comes on a later tick, after the buffer that filled up now was written out.
+    if (!ok && this.#drainListener === undefined && this.#writable) {
+      this.#drainListener = () => {
+        this.#drainCallback?.();
+        this.#listener?.[sinkDrained]();
+      };
+      (this.#socket ?? this.#res).on('drain', this.#drainListener);
+    }
+    return ok;
   }
 
   onDrain(listener: () => void): void {
-    const target = this.#socket ?? this.#res;
-    if (this.#drainListener !== undefined) target.removeListener('drain', this.#drainListener);
-    this.#drainListener = listener;
-    if (this.#writable) target.on('drain', listener);
+    this.#drainCallback = listener;
   }
 
   flush(): void {
@@ -202,6 +218,13 @@ class NodeSink implements SseSink {
     // After a finished response the socket may carry the next keep-alive request: leave it.
     if (!res.destroyed && !res.writableFinished) res.destroy();
   }
+}
+
+/** Whether the socket's server ends it on the client's FIN (a `node:http` server without `httpAllowHalfOpen`). */
+function endsOnFin(socket: Socket): boolean {
+  // Not in @types/node 20, but set by every node:http and node:https server and read on each FIN.
+  const server = (socket as Socket & { server?: { httpAllowHalfOpen?: unknown } | null }).server;
+  return server?.httpAllowHalfOpen === false;
 }
 
 function goneError(): SseError {

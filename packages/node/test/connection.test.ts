@@ -212,6 +212,27 @@ describe('the sink on a keep-alive socket', () => {
   });
 });
 
+describe('an idle stream on a default server (no httpAllowHalfOpen)', () => {
+  it("adds no listener to its socket (Node's own 'end' and 'drain' ones stay alone), and the client's FIN still closes it", async () => {
+    const counts: Array<{ end: number; drain: number }> = [];
+    const closes: CloseInfo[] = [];
+    const url = await start((req: IncomingMessage, res: ServerResponse) => {
+      const before = { end: req.socket.listenerCount('end'), drain: req.socket.listenerCount('drain') };
+      sse((stream) => void stream.closed.then((info) => closes.push(info)), { keepAlive: false })(req, res);
+      // The stream opens in a later microtask: count once the head is out.
+      void new Promise((resolve) => setImmediate(resolve)).then(() => {
+        counts.push(before, { end: req.socket.listenerCount('end'), drain: req.socket.listenerCount('drain') });
+      });
+    });
+    const client = await raw(url, get());
+    await until(() => client.received().includes('\r\n\r\n') && counts.length === 2);
+    expect(counts[1]).toEqual(counts[0]);
+    client.socket.end();
+    await until(() => closes.length === 1 && client.closed());
+    expect(closes).toEqual([{ reason: 'client' }]);
+  });
+});
+
 describe('Connection header on HTTP/1.x', () => {
   it('a Connection: keep-alive given in headers is not forced on a client that asked for close', async () => {
     const url = await start(

@@ -73,7 +73,13 @@ export interface StreamInternals {
   readonly [kFinished]: Promise<void>;
   [kForceAbort](): void;
   [kCloseWith](reason: CloseReason, error?: unknown): void;
-  [kReportError](reporter: (error: unknown) => void): void;
+  /** Where a failed `pipe()` is reported: an object, so a stream keeps no closure of its own for it. */
+  [kReportError](reporter: PipeErrorReporter): void;
+}
+
+/** What a stream tells about a failed `pipe()` (see `kReportError`). */
+export interface PipeErrorReporter {
+  pipeFailed(error: unknown): void;
 }
 
 /** A stream as core's own modules see it. */
