@@ -314,6 +314,11 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
     } catch (error) {
       published = Promise.reject(error as Error);
     }
+    // A store that answered at once (the memory store) costs one settled promise, no reaction.
+    if (typeof (published as Partial<PromiseLike<TopicEvent>>).then !== 'function') {
+      const stored = published as TopicEvent;
+      return Promise.resolve({ epoch: stored.epoch, offset: stored.offset });
+    }
     const place = Promise.resolve(published).then((stored) => ({ epoch: stored.epoch, offset: stored.offset }));
     // Handled here so a publish nobody awaits cannot crash the process with an unhandled rejection.
     place.catch(this.#onError);

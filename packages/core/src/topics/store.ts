@@ -2,7 +2,7 @@ import { checkOption } from '../check-option.js';
 import { Queue } from '../queue.js';
 import { unrefTimer } from '../timers.js';
 import type { TopicEvent, TopicEventInput } from './types.js';
-import { topicEventBody } from './wire.js';
+import { StoredTopicEvent, topicEventBody } from './wire.js';
 
 /** Where a topic is now: its epoch and the offset of its last event (`0`: none). */
 export interface TopicHead {
@@ -224,7 +224,7 @@ export function createMemoryTopicStore(options: MemoryTopicStoreOptions = {}): M
     publish(name, input) {
       const topic = topicOf(name);
       const now = Date.now();
-      const event: TopicEvent = { topic: name, epoch: topic.epoch, offset: ++topic.offset, order: ++order, event: input.event, data: input.data };
+      const event: TopicEvent = new StoredTopicEvent(name, topic.epoch, ++topic.offset, ++order, input.event, input.data);
       if (limit > 0) {
         const entry: Entry = { event, topic, at: now, bytes: topicEventBody(event).byteLength, dropped: false };
         topic.entries.push(entry);

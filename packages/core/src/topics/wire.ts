@@ -11,14 +11,50 @@ import type { TopicEvent } from './types.js';
 /** The name of the in-band gap event: the same event as channels' (`GAP_EVENT`). */
 export { GAP_EVENT as TOPIC_GAP_EVENT } from '../gap.js';
 
+/** Bodies of events from other stores (Redis, the app's own), kept while their event is. */
 const bodies = new WeakMap<TopicEvent, Uint8Array>();
+
+/**
+ * An event the memory store made. It carries its encoded body in a private field, so the body
+ * costs no weak-map entry (which every major GC walks, for each event in every history) and
+ * goes with the event. A copy (`{ ...event }`) has no body and is encoded again.
+ */
+export class StoredTopicEvent implements TopicEvent {
+  readonly topic: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly order: number;
+  readonly event: string | undefined;
+  readonly data: string;
+  #body: Uint8Array | undefined;
+
+  constructor(topic: string, epoch: string, offset: number, order: number, event: string | undefined, data: string) {
+    this.topic = topic;
+    this.epoch = epoch;
+    this.offset = offset;
+    this.order = order;
+    this.event = event;
+    this.data = data;
+  }
+
+  static body(event: TopicEvent): Uint8Array | undefined {
+    if (!(#body in event)) return undefined;
+    return (event.#body ??= encodeBody(event));
+  }
+}
+
+function encodeBody(event: TopicEvent): Uint8Array {
+  const data = `{"topic":${JSON.stringify(event.topic)},"data":${event.data}}`;
+  return encodeFrame(formatEvent(event.event === undefined ? { data } : { event: event.event, data }));
+}
 
 /** The bytes every subscriber of a topic gets for one event (all but the `id` line); encoded once per event. */
 export function topicEventBody(event: TopicEvent): Uint8Array {
+  const stored = StoredTopicEvent.body(event);
+  if (stored !== undefined) return stored;
   let body = bodies.get(event);
   if (body === undefined) {
-    const data = `{"topic":${JSON.stringify(event.topic)},"data":${event.data}}`;
-    body = encodeFrame(formatEvent(event.event === undefined ? { data } : { event: event.event, data }));
+    body = encodeBody(event);
     bodies.set(event, body);
   }
   return body;
