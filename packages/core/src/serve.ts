@@ -6,7 +6,7 @@ import { isRejection, reject, toRejection, type PlainRejection, type Rejection }
 import type { StreamRegistry } from './registry.js';
 import { acceptsEventStream, readLastEventId, type RequestFacts } from './request.js';
 import type { SseSink } from './sink.js';
-import { createEventStream } from './stream.js';
+import { openEventStream, routeStreamSettings } from './stream.js';
 import type { AnyEventStream, EventMap, EventStream, EventStreamOptions } from './stream-types.js';
 import type { TopicHub, TopicResumeStatus } from './topics/hub.js';
 import type { TopicMap, TopicName } from './topics/types.js';
@@ -17,6 +17,10 @@ export type SseHandler<Args extends unknown[], E extends EventMap = EventMap> = 
   ...args: Args
 ) => unknown;
 
+/**
+ * A route's options. The stream options among them are checked and resolved when the route's
+ * first stream opens and kept for all its streams: changing the object afterwards changes nothing.
+ */
 export interface ServeOptions<Args extends unknown[]> extends Omit<EventStreamOptions, 'lastEventId'> {
   /**
    * Runs before any stream header is written, and fails closed: only `true` opens the stream.
@@ -349,7 +353,9 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
     await init.respond({ status: 200, headers: { ...defaultHeaders(undefined), ...lowerCaseKeys(streamOptions.headers) }, body: '' });
     return undefined;
   }
-  const stream = createEventStream<E>(init.createSink(), { ...streamOptions, lastEventId }) as EventStream<E> & InternalStream;
+  // The route's options are resolved once, at its first stream, and shared by all its streams.
+  const settings = routeStreamSettings(init.options);
+  const stream = openEventStream<E>(init.createSink(), settings, lastEventId) as EventStream<E> & InternalStream;
   registry?.[kTrack](stream, key);
   stream[kReportError](errors);
   const fail = errors.failer(stream);

@@ -52,28 +52,104 @@ export function createEventStream<E extends EventMap = EventMap>(
   sink: SseSink,
   options: EventStreamOptions = {},
 ): EventStream<E> {
-  return new EventStreamImpl<E>(sink, options);
+  return new EventStreamImpl<E>(sink, resolveSettings(options), options.lastEventId);
 }
+
+/**
+ * What a stream reads of its options, checked and resolved once. The request flow shares one per
+ * route between all its streams (see `routeStreamSettings`), so an idle stream holds one
+ * reference instead of a field per option.
+ */
+export interface StreamSettings {
+  readonly serialize: Serializer;
+  readonly maxBufferedBytes: number;
+  readonly maxEventBytes: number;
+  readonly policy: SlowClientPolicy;
+  readonly onSlowClient: ((info: SlowClientInfo) => void) | undefined;
+  /** With `drop-oldest`: the gap event queued in place of dropped events. */
+  readonly dropGapFrame: Uint8Array | undefined;
+  readonly keepAliveMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly stallTimeoutMs: number;
+  readonly headers: Record<string, string>;
+  readonly retry: number | undefined;
+  readonly retryJitter: number;
+  readonly maxLifetimeMs: number | undefined;
+  readonly lifetimeJitter: number;
+}
+
+/** Checks the options and resolves their defaults; throws what a bad option throws, before anything reaches the wire. */
+function resolveSettings(options: EventStreamOptions): StreamSettings {
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const policy = options.slowClient ?? 'disconnect';
+  const keepAliveMs = options.keepAlive === false ? 0 : (options.keepAlive ?? DEFAULT_KEEP_ALIVE_MS);
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  checkOption.nonNegativeNumber('maxBufferedBytes', maxBufferedBytes);
+  const maxEvent = maxEventBytes(options.maxEventBytes, maxBufferedBytes);
+  checkOption.oneOf<SlowClientPolicy>('slowClient', policy, ['disconnect', 'drop-oldest']);
+  const gapEvent = checkGapEventName(options.gapEvent);
+  checkOption.milliseconds('keepAlive (or false)', keepAliveMs);
+  checkOption.nonNegativeNumber('stallTimeoutMs', stallTimeoutMs);
+  const lifetimeJitter = options.lifetimeJitter ?? DEFAULT_JITTER;
+  if (options.maxLifetimeMs !== undefined) jittered(options.maxLifetimeMs, lifetimeJitter, 'maxLifetimeMs', 'lifetimeJitter', -1);
+  const retryJitter = options.retryJitter ?? DEFAULT_JITTER;
+  if (options.retry !== undefined) {
+    formatEvent({ retry: options.retry }); // SseFormatError for a retry the client could not parse
+    jittered(options.retry, retryJitter, 'retry', 'retryJitter', 0);
+  }
+  return {
+    serialize: options.serialize ?? serializeJson,
+    maxBufferedBytes,
+    maxEventBytes: maxEvent,
+    policy,
+    onSlowClient: options.onSlowClient,
+    dropGapFrame: policy === 'drop-oldest' && gapEvent !== false ? encodeGapFrame(gapEvent, { reason: 'dropped' }) : undefined,
+    keepAliveMs,
+    signal: options.signal,
+    stallTimeoutMs,
+    headers: lowerCaseKeys(options.headers),
+    retry: options.retry,
+    retryJitter,
+    maxLifetimeMs: options.maxLifetimeMs,
+    lifetimeJitter,
+  };
+}
+
+const routeSettings = new WeakMap<object, StreamSettings>();
+
+/**
+ * The stream settings of a route's options object: resolved when its first stream opens and kept
+ * with the object, so the route's options are read once (a bad option still throws for every
+ * request, since nothing is kept for it).
+ */
+export function routeStreamSettings(options: EventStreamOptions | undefined): StreamSettings {
+  const key = options ?? NO_OPTIONS;
+  let settings = routeSettings.get(key);
+  if (settings === undefined) {
+    settings = resolveSettings(key);
+    routeSettings.set(key, settings);
+  }
+  return settings;
+}
+
+/** Opens a stream with settings resolved already (the request flow's way in). */
+export function openEventStream<E extends EventMap = EventMap>(sink: SseSink, settings: StreamSettings, lastEventId: string | undefined): EventStream<E> {
+  return new EventStreamImpl<E>(sink, settings, lastEventId);
+}
+
+const NO_OPTIONS: EventStreamOptions = {};
 
 // The stream lifecycle: the only place that holds a connection's timers and listeners.
 class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInternals, SinkListener {
   declare readonly [kCreatedBy]: string;
   readonly lastEventId: string | undefined;
   readonly #sink: SseSink;
+  readonly #settings: StreamSettings;
   #controller: AbortController | undefined;
   #closeInfo: CloseInfo | undefined;
   #closed: Promise<CloseInfo> | undefined;
   #closeListeners: (() => void) | Array<() => void> | undefined;
-  readonly #serialize: Serializer;
-  readonly #maxBufferedBytes: number;
-  readonly #maxEventBytes: number;
   #reportError: PipeErrorReporter | undefined;
-  readonly #policy: SlowClientPolicy;
-  readonly #onSlowClient: ((info: SlowClientInfo) => void) | undefined;
-  /** With `drop-oldest`: the gap event queued in place of dropped events. */
-  readonly #dropGapFrame: Uint8Array | undefined;
-  readonly #keepAliveMs: number;
-  readonly #externalSignal: AbortSignal | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   // Created when the connection first fills up: most streams never queue anything.
   #queue: Queue<Uint8Array> | undefined;
@@ -89,7 +165,6 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #stallTimeoutMs: number;
   #observer: StreamObserver | undefined;
   #finished: Promise<void> = RESOLVED;
   #waiters: Array<(writable: boolean) => void> | undefined;
@@ -98,33 +173,14 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   /** For a sink without `listen`: the listener on its signal, removed at close. */
   #onClientGone: (() => void) | undefined;
 
-  constructor(sink: SseSink, options: EventStreamOptions) {
+  constructor(sink: SseSink, settings: StreamSettings, lastEventId: string | undefined) {
     this.#sink = sink;
-    this.#serialize = options.serialize ?? serializeJson;
-    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    this.#policy = options.slowClient ?? 'disconnect';
-    this.#onSlowClient = options.onSlowClient;
-    this.#keepAliveMs = options.keepAlive === false ? 0 : (options.keepAlive ?? DEFAULT_KEEP_ALIVE_MS);
-    this.#externalSignal = options.signal;
-    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    this.lastEventId = options.lastEventId;
+    this.#settings = settings;
+    this.lastEventId = lastEventId;
+    const lifetimeMs = settings.maxLifetimeMs === undefined ? undefined : jittered(settings.maxLifetimeMs, settings.lifetimeJitter, 'maxLifetimeMs', 'lifetimeJitter', -1);
+    const retryFrame = settings.retry === undefined ? undefined : formatEvent({ retry: Math.round(jittered(settings.retry, settings.retryJitter, 'retry', 'retryJitter', 0)) });
 
-    checkOption.nonNegativeNumber('maxBufferedBytes', this.#maxBufferedBytes);
-    this.#maxEventBytes = maxEventBytes(options.maxEventBytes, this.#maxBufferedBytes);
-    checkOption.oneOf<SlowClientPolicy>('slowClient', this.#policy, ['disconnect', 'drop-oldest']);
-    const gapEvent = checkGapEventName(options.gapEvent);
-    this.#dropGapFrame = this.#policy === 'drop-oldest' && gapEvent !== false ? encodeGapFrame(gapEvent, { reason: 'dropped' }) : undefined;
-    checkOption.milliseconds('keepAlive (or false)', this.#keepAliveMs);
-    checkOption.nonNegativeNumber('stallTimeoutMs', this.#stallTimeoutMs);
-    const lifetimeMs = options.maxLifetimeMs === undefined ? undefined : jittered(options.maxLifetimeMs, options.lifetimeJitter ?? DEFAULT_JITTER, 'maxLifetimeMs', 'lifetimeJitter', -1);
-    // Validate before anything reaches the wire.
-    let retryFrame: string | undefined;
-    if (options.retry !== undefined) {
-      formatEvent({ retry: options.retry }); // SseFormatError for a retry the client could not parse
-      retryFrame = formatEvent({ retry: Math.round(jittered(options.retry, options.retryJitter ?? DEFAULT_JITTER, 'retry', 'retryJitter', 0)) });
-    }
-
-    sink.open(200, { ...defaultHeaders(sink.httpVersion), ...lowerCaseKeys(options.headers) });
+    sink.open(200, { ...defaultHeaders(sink.httpVersion), ...settings.headers });
     if (sink.listen !== undefined) {
       if (sink.listen(this)) {
         this.#close('client');
@@ -139,20 +195,21 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
       this.#onClientGone = () => this.#close('client');
       sink.signal.addEventListener('abort', this.#onClientGone, { once: true });
     }
-    if (this.#externalSignal !== undefined) {
-      if (this.#externalSignal.aborted) {
+    const external = settings.signal;
+    if (external !== undefined) {
+      if (external.aborted) {
         this.#close('shutdown');
         return;
       }
       this.#onShutdown = () => this.#close('shutdown');
-      this.#externalSignal.addEventListener('abort', this.#onShutdown, { once: true });
+      external.addEventListener('abort', this.#onShutdown, { once: true });
     }
     // Bytes at open: fronts that hold the head until the first body byte (Caddy `encode`, nginx
     // HTTP/2, Bun) would otherwise keep a quiet stream from firing `open`.
     const openFrame = retryFrame === undefined ? KEEP_ALIVE_FRAME : encodeFrame(retryFrame);
     this[kWriteFrame](openFrame, undefined, true);
     this.#openBytes = openFrame.byteLength;
-    if (this.#keepAliveMs > 0) this.#armKeepAlive(this.#keepAliveMs);
+    if (settings.keepAliveMs > 0) this.#armKeepAlive(settings.keepAliveMs);
     if (lifetimeMs !== undefined && !this.#isClosed) {
       this.#lifetimeTimer = setTimeout(() => this.#close('lifetime'), lifetimeMs);
       unrefTimer(this.#lifetimeTimer);
@@ -208,12 +265,12 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   send(value: StreamEvent<E> | SendableData): boolean {
     if (this.#isClosed) return false;
-    return this[kWriteFrame](encodeWithin(formatSendArgument(value, this.#serialize), this.#maxEventBytes, 'an event'));
+    return this[kWriteFrame](encodeWithin(formatSendArgument(value, this.#settings.serialize), this.#settings.maxEventBytes, 'an event'));
   }
 
   comment(text?: string): boolean {
     if (this.#isClosed) return false;
-    return this[kWriteFrame](encodeWithin(formatComment(text), this.#maxEventBytes, 'a comment'), undefined, true);
+    return this[kWriteFrame](encodeWithin(formatComment(text), this.#settings.maxEventBytes, 'a comment'), undefined, true);
   }
 
   close(): void {
@@ -311,7 +368,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   [kWriteFrame](chunk: Uint8Array, now?: number, isComment = false): boolean {
     // Past the bound even into an idle connection: a frame larger than this is never written whole.
-    if (this.#isClosed || chunk.byteLength > this.#maxEventBytes) return false;
+    if (this.#isClosed || chunk.byteLength > this.#settings.maxEventBytes) return false;
     this.#lastWriteAt = clock(now ?? Date.now());
     this.#observer?.onWrite?.(chunk.byteLength, isComment);
     if (!this.#sinkFull && this.#queuedBytes === 0) {
@@ -320,7 +377,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     }
     (this.#queue ??= new Queue()).push(chunk);
     this.#queuedBytes += chunk.byteLength;
-    if (this.#queuedBytes > this.#maxBufferedBytes) this.#overflow();
+    if (this.#queuedBytes > this.#settings.maxBufferedBytes) this.#overflow();
     return !this.#isClosed;
   }
 
@@ -335,8 +392,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     }
     if (!ok && !this.#sinkFull) {
       this.#sinkFull = true;
-      if (this.#stallTimeoutMs > 0 && !this.#isClosed) {
-        this.#stallTimer = setTimeout(() => this.#onStalled(), this.#stallTimeoutMs);
+      if (this.#settings.stallTimeoutMs > 0 && !this.#isClosed) {
+        this.#stallTimer = setTimeout(() => this.#onStalled(), this.#settings.stallTimeoutMs);
         unrefTimer(this.#stallTimer);
       }
     }
@@ -348,7 +405,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   }
 
   #overflow(): void {
-    if (this.#policy === 'disconnect') {
+    if (this.#settings.policy === 'disconnect') {
       const info = this.#slowInfo();
       this.#close('slow-client');
       this.#reportSlow(info);
@@ -357,7 +414,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     const queue = this.#queue!;
     // The gap event takes the place of what is dropped, at the head of the queue, so it is the
     // next frame the client gets; one stays there for a whole run of drops, until it is written.
-    const gap = this.#dropGapFrame;
+    const gap = this.#settings.dropGapFrame;
     const gapQueued = gap !== undefined && queue.at(0) === gap;
     if (gapQueued) {
       queue.shift();
@@ -365,7 +422,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     }
     const room = gap?.byteLength ?? 0;
     let dropped = 0;
-    while (this.#queuedBytes + room > this.#maxBufferedBytes && queue.length > 0) {
+    while (this.#queuedBytes + room > this.#settings.maxBufferedBytes && queue.length > 0) {
       const chunk = queue.shift()!;
       this.#queuedBytes -= chunk.byteLength;
       this.#droppedEvents++;
@@ -385,7 +442,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
 
   #slowInfo(): SlowClientInfo {
     return {
-      policy: this.#policy,
+      policy: this.#settings.policy,
       bufferedBytes: this.#queuedBytes,
       droppedEvents: this.#droppedEvents,
       droppedBytes: this.#droppedBytes,
@@ -395,7 +452,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #reportSlow(info: SlowClientInfo): void {
     this.#observer?.onSlowClient?.(info);
     try {
-      this.#onSlowClient?.(info);
+      this.#settings.onSlowClient?.(info);
     } catch {
       // A failing report hook must not take the stream down with it.
     }
@@ -463,13 +520,13 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #onKeepAlive(): void {
     if (this.#isClosed) return;
     const idle = (clock(Date.now()) - this.#lastWriteAt) | 0;
-    if (idle >= this.#keepAliveMs) {
+    if (idle >= this.#settings.keepAliveMs) {
       // A client that is not reading gains nothing from more bytes.
       if (this.writable) this[kWriteFrame](KEEP_ALIVE_FRAME, undefined, true);
       else this.#lastWriteAt = clock(Date.now());
-      if (!this.#isClosed) this.#armKeepAlive(this.#keepAliveMs);
+      if (!this.#isClosed) this.#armKeepAlive(this.#settings.keepAliveMs);
     } else {
-      this.#armKeepAlive(this.#keepAliveMs - idle);
+      this.#armKeepAlive(this.#settings.keepAliveMs - idle);
     }
   }
 
@@ -482,7 +539,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     this.#keepAliveTimer = this.#lifetimeTimer = this.#stallTimer = undefined;
     if (this.#sink.listen !== undefined) this.#sink.listen(undefined);
     else if (this.#onClientGone !== undefined) this.#sink.signal.removeEventListener('abort', this.#onClientGone);
-    if (this.#onShutdown !== undefined) this.#externalSignal?.removeEventListener('abort', this.#onShutdown);
+    if (this.#onShutdown !== undefined) this.#settings.signal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
     try {
       if (graceful) {
@@ -493,10 +550,10 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
         }
         const finished = this.#sink.close();
         if (finished !== undefined) this.#finished = Promise.resolve(finished).catch(() => undefined);
-        if (this.#sinkFull && this.#stallTimeoutMs > 0) {
+        if (this.#sinkFull && this.#settings.stallTimeoutMs > 0) {
           // The end only reaches a client that reads: do not let a stalled one hold the socket.
           const sink = this.#sink;
-          unrefTimer(setTimeout(() => sink.abort(), this.#stallTimeoutMs));
+          unrefTimer(setTimeout(() => sink.abort(), this.#settings.stallTimeoutMs));
         }
       } else {
         this.#sink.abort();
