@@ -2,7 +2,7 @@ import { SseError } from './errors.js';
 import type { Rejection } from './rejection.js';
 import { requestFacts } from './request.js';
 import { checkServeOptions, serveEventStream, type ServeOptions, type SseHandler } from './serve.js';
-import type { SseSink } from './sink.js';
+import { sinkDrained, sinkGone, type SinkListener, type SseSink } from './sink.js';
 import type { EventMap } from './stream-types.js';
 
 /** Bytes a web stream sink's `ReadableStream` holds before it reports backpressure. */
@@ -40,6 +40,12 @@ export interface WebRuntimeInfo {
    * On `@hono/node-server`, `@sse/hono` uses it to write events straight to Node's socket.
    */
   attach?: ((sink: WebStreamSink) => void) | undefined;
+  /**
+   * What aborts when the client has gone: `request.signal` unless given. `null` when the body's
+   * `cancel` says it already: `@hono/node-server` cancels the body when the connection closes,
+   * and reading its `request.signal` creates an `AbortController` (some 900 bytes) per request.
+   */
+  clientSignal?: AbortSignal | null | undefined;
 }
 
 /** What takes over a web stream sink's writes from its body (see `WebStreamSink.bypass`). */
@@ -106,112 +112,170 @@ export interface WebStreamSink extends SseSink {
 
 /**
  * Creates a sink over a `ReadableStream`. Backpressure follows the stream's desired size (the
- * consumer pulls); the body's `cancel` and the given signal abort the sink's signal.
+ * consumer pulls); the body's `cancel` and the given signal mean the client has gone.
  */
 export function createWebStreamSink(options: WebStreamSinkOptions = {}): WebStreamSink {
-  const controller = new AbortController();
-  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let drainListener: (() => void) | undefined;
-  let done = false;
-  let status = 200;
-  let headers: Record<string, string> = {};
-  let lastChunk: Uint8Array | undefined;
-  let bypass: SinkBypass | undefined;
+  return new WebSink(options);
+}
 
-  const gone = (): void => {
-    done = true;
-    if (!controller.signal.aborted) controller.abort(new SseError('ERR_SSE_CLIENT_GONE', 'the client went away'));
-  };
-  const external = options.signal;
-  if (external !== undefined) {
-    if (external.aborted) gone();
-    else external.addEventListener('abort', gone, { once: true });
+/** Counts a body's queue in bytes. One for every sink. */
+const BODY_STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength };
+
+// A class rather than an object literal of closures: one sink lives as long as its connection,
+// and a literal with accessors is a dictionary-mode object of some 800 bytes in V8, before its closures.
+class WebSink implements WebStreamSink {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly httpVersion: string | undefined;
+  // Created only when `signal` is read: the core listens through `listen`.
+  #controller: AbortController | undefined;
+  #listener: SinkListener | undefined;
+  #drainCallback: (() => void) | undefined;
+  #gone = false;
+  #done = false;
+  #status = 200;
+  #headers: Record<string, string> = {};
+  #lastChunk: Uint8Array | undefined;
+  #bypass: SinkBypass | undefined;
+  #body: ReadableStreamDefaultController<Uint8Array> | undefined;
+  readonly #external: AbortSignal | undefined;
+  readonly #onExternalAbort: (() => void) | undefined;
+  readonly #abort: (() => boolean) | undefined;
+
+  constructor(options: WebStreamSinkOptions) {
+    this.httpVersion = options.httpVersion;
+    this.#abort = options.abort;
+    const external = options.signal;
+    if (external !== undefined) {
+      this.#external = external;
+      if (external.aborted) this.#clientGone();
+      else external.addEventListener('abort', (this.#onExternalAbort = () => this.#clientGone()), { once: true });
+    }
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#body = controller;
+        },
+        pull: () => {
+          // Once bypassed, the body is read only for its end: the connection's own drain counts.
+          if (this.#bypass === undefined) this.#drained();
+        },
+        cancel: () => {
+          this.#clientGone();
+          this.#stopListening();
+        },
+      },
+      BODY_STRATEGY,
+    );
   }
-  const finish = (): void => {
-    done = true;
-    external?.removeEventListener('abort', gone);
-    bypass?.release();
-  };
 
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        streamController = c;
-      },
-      pull() {
-        // Once bypassed, the body is read only for its end: the connection's own drain counts.
-        if (bypass === undefined) drainListener?.();
-      },
-      cancel() {
-        gone();
-        external?.removeEventListener('abort', gone);
-      },
-    },
-    { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
-  );
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#gone) this.#controller.abort(goneError());
+    }
+    return this.#controller.signal;
+  }
 
-  return {
-    readable,
-    get status() {
-      return status;
-    },
-    get headers() {
-      return headers;
-    },
-    get lastChunk() {
-      return lastChunk;
-    },
-    bypass(writer) {
-      if (done || bypass !== undefined || streamController === undefined || streamController.desiredSize !== HIGH_WATER_MARK) return false;
-      bypass = writer;
-      if (drainListener !== undefined) writer.onDrain(drainListener);
-      return true;
-    },
-    signal: controller.signal,
-    httpVersion: options.httpVersion,
-    open(s, h) {
-      status = s;
-      headers = h;
-    },
-    write(chunk) {
-      if (done || streamController === undefined) return false;
-      if (bypass !== undefined) return bypass.write(chunk);
-      lastChunk = chunk;
-      streamController.enqueue(chunk);
-      return (streamController.desiredSize ?? 0) > 0;
-    },
-    onDrain(listener) {
-      drainListener = listener;
-      bypass?.onDrain(listener);
-    },
-    close() {
-      if (done) return;
-      finish();
+  get status(): number {
+    return this.#status;
+  }
+
+  get headers(): Record<string, string> {
+    return this.#headers;
+  }
+
+  get lastChunk(): Uint8Array | undefined {
+    return this.#lastChunk;
+  }
+
+  listen(listener: SinkListener | undefined): boolean {
+    if (this.#gone) return true;
+    this.#listener = listener;
+    return false;
+  }
+
+  onDrain(listener: () => void): void {
+    this.#drainCallback = listener;
+  }
+
+  bypass(writer: SinkBypass): boolean {
+    if (this.#done || this.#bypass !== undefined || this.#body === undefined || this.#body.desiredSize !== HIGH_WATER_MARK) return false;
+    this.#bypass = writer;
+    writer.onDrain(() => this.#drained());
+    return true;
+  }
+
+  open(status: number, headers: Record<string, string>): void {
+    this.#status = status;
+    this.#headers = headers;
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const body = this.#body;
+    if (this.#done || body === undefined) return false;
+    if (this.#bypass !== undefined) return this.#bypass.write(chunk);
+    this.#lastChunk = chunk;
+    body.enqueue(chunk);
+    return (body.desiredSize ?? 0) > 0;
+  }
+
+  close(): void {
+    if (this.#done) return;
+    this.#finish();
+    try {
+      this.#body?.close();
+    } catch {
+      // Already cancelled by the consumer.
+    }
+  }
+
+  abort(): void {
+    if (this.#done) return;
+    this.#finish();
+    if (this.#abort !== undefined) {
+      if (this.#abort()) return;
       try {
-        streamController?.close();
+        this.#body?.close();
       } catch {
         // Already cancelled by the consumer.
       }
-    },
-    abort() {
-      if (done) return;
-      finish();
-      if (options.abort !== undefined) {
-        if (options.abort()) return;
-        try {
-          streamController?.close();
-        } catch {
-          // Already cancelled by the consumer.
-        }
-        return;
-      }
-      try {
-        streamController?.error(new SseError('ERR_SSE_ABORTED', 'the event stream was aborted'));
-      } catch {
-        // Already cancelled by the consumer.
-      }
-    },
-  };
+      return;
+    }
+    try {
+      this.#body?.error(new SseError('ERR_SSE_ABORTED', 'the event stream was aborted'));
+    } catch {
+      // Already cancelled by the consumer.
+    }
+  }
+
+  #drained(): void {
+    this.#drainCallback?.();
+    this.#listener?.[sinkDrained]();
+  }
+
+  #clientGone(): void {
+    this.#done = true;
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#controller?.abort(goneError());
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.[sinkGone]();
+  }
+
+  #stopListening(): void {
+    if (this.#onExternalAbort !== undefined) this.#external?.removeEventListener('abort', this.#onExternalAbort);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#stopListening();
+    this.#bypass?.release();
+  }
+}
+
+function goneError(): SseError {
+  return new SseError('ERR_SSE_CLIENT_GONE', 'the client went away');
 }
 
 function rejectionResponse(rejection: Rejection): Response {
@@ -256,7 +320,7 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
         };
   await serveEventStream<Args, E>({
     request: requestFacts({ method: request.method, url: request.url, headers: request.headers, clientAddress: runtime.clientAddress }),
-    createSink: () => (sink = createWebStreamSink({ signal: request.signal, abort })),
+    createSink: () => (sink = createWebStreamSink({ signal: runtime.clientSignal === null ? undefined : (runtime.clientSignal ?? request.signal), abort })),
     respond: (rejection) => {
       rejected = rejectionResponse(rejection);
     },

@@ -265,6 +265,36 @@ describe('serveWebRequest with a runtime that can cut connections', () => {
   });
 });
 
+describe('serveWebRequest: runtime.clientSignal', () => {
+  /** A request whose signal must not be read (as @hono/node-server's, which builds an AbortController when it is). */
+  function unreadSignalRequest(): Request {
+    const request = new Request('http://x/');
+    Object.defineProperty(request, 'signal', {
+      get() {
+        throw new Error('request.signal was read');
+      },
+    });
+    return request;
+  }
+
+  it('null: request.signal is never read, and the body being cancelled closes the stream with reason client', async () => {
+    let stream!: EventStream;
+    const response = await serveWebRequest({ request: unreadSignalRequest(), args: [], handler: (s) => void (stream = s), options: { keepAlive: false }, runtime: { clientSignal: null } });
+    expect(stream.isClosed).toBe(false);
+    await response.body!.cancel();
+    await expect(stream.closed).resolves.toEqual({ reason: 'client' });
+  });
+
+  it('a signal given instead of request.signal closes the stream with reason client when it fires', async () => {
+    const connection = new AbortController();
+    let stream!: EventStream;
+    await serveWebRequest({ request: unreadSignalRequest(), args: [], handler: (s) => void (stream = s), options: { keepAlive: false }, runtime: { clientSignal: connection.signal } });
+    connection.abort();
+    await expect(stream.closed).resolves.toEqual({ reason: 'client' });
+    expect(stream.signal.aborted).toBe(true);
+  });
+});
+
 // The real servers are in tests/runtimes (test/idle.test.ts: a quiet stream outlives Bun's
 // idleTimeout); these are the shapes the second argument of a fetch handler takes.
 describe('fetchServerInfo', () => {

@@ -70,5 +70,7 @@ function runtimeInfo(c: Context): WebRuntimeInfo {
     clientAddress: env?.incoming?.socket?.remoteAddress,
     abort: outgoing === undefined ? undefined : () => outgoing.destroy(),
     attach: outgoing === undefined ? undefined : (sink) => writeToNodeSocket(sink, outgoing),
+    // The server cancels the body when the connection closes (or is gone before it writes).
+    clientSignal: outgoing === undefined ? undefined : null,
   };
 }

@@ -9,14 +9,17 @@ import type { NodeRequest, NodeResponse } from './sink.js';
  *
  * Node's server already ends the socket on a FIN unless `server.httpAllowHalfOpen` is set; with it
  * set (or through anything that keeps half-open connections), a half-closed client would only be
- * noticed at the next write, up to the keep-alive interval. A request without a body sends nothing
+ * noticed at the next write, up to the keep-alive interval. On a server that ends the socket
+ * itself, this adds nothing (no listener per connection): the response closes with the socket. A
+ * request without a body sends nothing
  * after its head, so its FIN can only mean the client is done. Other methods are left alone: the
  * end of a POST stream's body is `req`'s `end`, not the connection's, and a client may
  * half-close after its body and still read.
  */
 export function closeOnClientFin(req: NodeRequest, res: NodeResponse): void {
   const socket = finSocket(req);
-  if (socket === undefined || res.destroyed || res.writableFinished) return;
+  // A server that ends the socket on the FIN itself closes the response: no listener needed.
+  if (socket === undefined || res.destroyed || res.writableFinished || endsOnFin(socket)) return;
   if (socket.readableEnded) {
     res.destroy();
     return;
@@ -34,4 +37,14 @@ export function closeOnClientFin(req: NodeRequest, res: NodeResponse): void {
 export function finSocket(req: NodeRequest): Socket | undefined {
   if (req.httpVersionMajor !== 1 || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
   return (req as IncomingMessage).socket ?? undefined;
+}
+
+/**
+ * Internal: whether the socket's server ends it on the client's FIN itself, which closes the
+ * response (a `node:http` or `node:https` server without `httpAllowHalfOpen`).
+ */
+export function endsOnFin(socket: Socket): boolean {
+  // Not in @types/node 20, but set by every node:http and node:https server and read on each FIN.
+  const server = (socket as Socket & { server?: { httpAllowHalfOpen?: unknown } | null }).server;
+  return server?.httpAllowHalfOpen === false;
 }

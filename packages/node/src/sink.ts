@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { SseError, SseHeadersSentError, type Rejection } from '@sse/core';
 import { sinkDrained, sinkGone, type SinkListener, type SseSink } from '@sse/core/adapter';
-import { finSocket } from './client-fin.js';
+import { endsOnFin, finSocket } from './client-fin.js';
 import { directSocket, recordWritePath, writeChunk } from './socket-writer.js';
 
 /** A Node request: `node:http` (what Express and Koa hand you) or the HTTP/2 compatibility API. */
@@ -218,13 +218,6 @@ class NodeSink implements SseSink {
     // After a finished response the socket may carry the next keep-alive request: leave it.
     if (!res.destroyed && !res.writableFinished) res.destroy();
   }
-}
-
-/** Whether the socket's server ends it on the client's FIN (a `node:http` server without `httpAllowHalfOpen`). */
-function endsOnFin(socket: Socket): boolean {
-  // Not in @types/node 20, but set by every node:http and node:https server and read on each FIN.
-  const server = (socket as Socket & { server?: { httpAllowHalfOpen?: unknown } | null }).server;
-  return server?.httpAllowHalfOpen === false;
 }
 
 function goneError(): SseError {
