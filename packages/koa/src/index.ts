@@ -32,10 +32,15 @@ export function sse<E extends EventMap = EventMap>(
         ctx.respond = false;
         // Koa reports the response's socket errors as application errors; once streaming, a
         // reset or premature close only means the client left, and the stream handles that.
-        const onerror = ctx.onerror;
-        ctx.onerror = (error) => {
-          if (!isConnectionError(error)) onerror.call(ctx, error);
-        };
+        if (Object.hasOwn(ctx, 'onerror')) {
+          const onerror = ctx.onerror;
+          ctx.onerror = (error) => {
+            if (!isConnectionError(error)) onerror.call(ctx, error);
+          };
+        } else {
+          // Koa's own onerror (on the context's prototype): one shared guard, no closure per stream.
+          ctx.onerror = onStreamError;
+        }
         return sink;
       },
       respond: (rejection) => {
@@ -48,4 +53,9 @@ export function sse<E extends EventMap = EventMap>(
       options,
     });
   };
+}
+
+/** `ctx.onerror` of a streaming context: connection errors are the client leaving, the rest goes to Koa's own. */
+function onStreamError(this: Context, error: Error): void {
+  if (!isConnectionError(error)) (Object.getPrototypeOf(this) as Context).onerror.call(this, error);
 }

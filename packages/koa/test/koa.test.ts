@@ -66,6 +66,38 @@ describe.each([
       expect(onError).not.toHaveBeenCalled();
     });
 
+    it('while streaming, a connection error stays quiet and any other error still reaches app.on("error"), with an onerror of its own kept too', async () => {
+      const contexts: Array<{ onerror(error: Error): void }> = [];
+      const own: Error[] = [];
+      const app = new Koa();
+      app.use(async (ctx, next) => {
+        // A context whose onerror another middleware replaced (an own property) keeps it.
+        if (ctx.path === '/events' && ctx.query['own'] === '1') {
+          const koaOnError = ctx.onerror;
+          ctx.onerror = (error: Error) => {
+            own.push(error);
+            koaOnError.call(ctx, error);
+          };
+        }
+        await next();
+      });
+      app.use(sse((_stream, ctx) => void contexts.push(ctx), { keepAlive: false }));
+      const { url, appErrors } = await start(app);
+      const plain = await requestEventStream(url);
+      const wrapped = await requestEventStream(`${url}?own=1`);
+      await until(() => contexts.length === 2);
+      const reset = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      for (const ctx of contexts) {
+        ctx.onerror(reset);
+        ctx.onerror(new Error('boom'));
+      }
+      await until(() => appErrors.length === 2);
+      expect(appErrors.map((error) => (error as Error).message)).toEqual(['boom', 'boom']);
+      expect(own.map((error) => error.message)).toEqual(['boom']);
+      plain.close();
+      wrapped.close();
+    });
+
     it('a client that disconnects while reading ends the stream with reason client and no error', async () => {
       const streams: EventStream[] = [];
       const app = new Koa().use(sse((stream) => void streams.push(stream), { keepAlive: 10 }));
