@@ -46,7 +46,7 @@ export interface ChannelOptions {
    * Streams one broadcast writes to per turn of the event loop. A channel with more subscribers
    * gets the event in slices, the rest on the next turns, so other requests are served in
    * between; broadcasts still reach every stream in order.
-   * Those queued behind a sliced one wait with at most 64 slices of writes; past that, a new
+   * Those queued behind a sliced one wait with at most 1,024 slices of writes; past that, a new
    * one makes the writes it adds at once, so a publisher faster than the machine is held back
    * rather than queued without bound. Defaults to `512`.
    */
