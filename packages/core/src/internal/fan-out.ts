@@ -53,11 +53,6 @@ export class FanOut<T> {
     return this.#jobs.length - this.#head;
   }
 
-  /** Visits the queued fan-outs have left to make. */
-  get queuedVisits(): number {
-    return this.#queued;
-  }
-
   /** Whether a fan-out over `count` targets would run at once, whole. */
   fits(count: number): boolean {
     return this.pending === 0 && count <= this.#perTurn;
