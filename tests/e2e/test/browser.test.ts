@@ -103,6 +103,8 @@ describe.each(TARGETS)('the %s app in Chromium', (_name, framework, runtime) => 
     expect(shown).toEqual({ name: 'alice <i>', elements: 0 });
     expect(await bob.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
     await waitForChatText(alice, text);
+    // The page clears the input once the POST is answered, which may come after the event itself.
+    await alice.waitForFunction(() => (document.getElementById('chat-text') as HTMLInputElement).value === '', undefined, WAIT);
     expect(await alice.inputValue('#chat-text')).toBe('');
 
     // The server's 400 reaches the person who typed, in words.
