@@ -130,6 +130,8 @@ function retryAfterMs(response) {
   return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
 }
 var MAX_BODY_BYTES = 65536;
+var ITERATOR_HIGH_WATER = 1e3;
+var ITERATOR_LOW_WATER = 500;
 async function readBody(response) {
   if (response.body === null) return "";
   const reader = response.body.getReader();
@@ -191,6 +193,12 @@ function createClient(url, options = {}) {
   const topicListeners = /* @__PURE__ */ new Map();
   const gapListeners = /* @__PURE__ */ new Set();
   const iterators = /* @__PURE__ */ new Set();
+  let resumeReading;
+  const wakeReader = () => {
+    const resume = resumeReading;
+    resumeReading = void 0;
+    resume?.();
+  };
   let state = "connecting";
   let lastEventId = options.lastEventId ?? "";
   let serverRetryMs;
@@ -204,8 +212,15 @@ function createClient(url, options = {}) {
   let paused = false;
   let progressed = false;
   const emit = (item) => {
-    for (const push of iterators) push(item);
+    for (const iterator of iterators) iterator.push(item);
   };
+  async function waitForIterators(signal) {
+    const behind = () => {
+      for (const iterator of iterators) if (iterator.queued >= ITERATOR_HIGH_WATER) return true;
+      return false;
+    };
+    while (behind() && !signal.aborted) await new Promise((resolve) => resumeReading = resolve);
+  }
   function call(set, data, event) {
     if (set === void 0) return;
     for (const listener of [...set]) {
@@ -244,9 +259,10 @@ function createClient(url, options = {}) {
     cut = "stop";
     current?.abort();
     wake?.();
+    wakeReader();
     options.signal?.removeEventListener("abort", onAbort);
     stopVisibility?.();
-    for (const push of iterators) push(null);
+    for (const iterator of iterators) iterator.push(null);
     try {
       options.onClose?.(info);
     } catch (error) {
@@ -260,6 +276,7 @@ function createClient(url, options = {}) {
     cut = why;
     current?.abort();
     wake?.();
+    wakeReader();
   }
   let stopVisibility;
   const doc = globalThis.document;
@@ -371,6 +388,8 @@ function createClient(url, options = {}) {
         if (done) break;
         parser.push(value);
         if (controller.signal.aborted) break;
+        await waitForIterators(controller.signal);
+        if (controller.signal.aborted) break;
       }
     } catch (error) {
       if (!controller.signal.aborted) return { kind: "network", error };
@@ -480,22 +499,29 @@ function createClient(url, options = {}) {
     [Symbol.asyncIterator]() {
       const queue = [];
       let waiting;
-      const push = (item) => {
-        if (waiting !== void 0) {
-          const resolve = waiting;
-          waiting = void 0;
-          resolve(item);
-        } else queue.push(item);
+      const iterator = {
+        push(item) {
+          if (waiting !== void 0) {
+            const resolve = waiting;
+            waiting = void 0;
+            resolve(item);
+          } else queue.push(item);
+        },
+        get queued() {
+          return queue.length;
+        }
       };
-      if (closeInfo === void 0) iterators.add(push);
+      if (closeInfo === void 0) iterators.add(iterator);
       else queue.push(null);
       const done = () => {
-        iterators.delete(push);
+        iterators.delete(iterator);
+        wakeReader();
         return { done: true, value: void 0 };
       };
       return {
         async next() {
           const item = queue.length > 0 ? queue.shift() : await new Promise((resolve) => waiting = resolve);
+          if (queue.length <= ITERATOR_LOW_WATER) wakeReader();
           if (item !== null) return { done: false, value: item };
           const error = closeInfo?.error;
           done();

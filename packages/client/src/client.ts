@@ -192,6 +192,20 @@ function retryAfterMs(response: Response): number {
 /** The most of a refusal's body the client reads (and hands to the app), in bytes. */
 const MAX_BODY_BYTES = 65_536;
 
+/**
+ * Items one `for await` loop may have waiting before the client stops reading the body; it reads
+ * again once the loop is down to `ITERATOR_LOW_WATER`. The queue can pass the mark by the events
+ * of one chunk of the body, no more.
+ */
+const ITERATOR_HIGH_WATER = 1_000;
+const ITERATOR_LOW_WATER = 500;
+
+/** One `for await` loop's side: what the client pushes, and how much waits. */
+interface IteratorQueue<I> {
+  push(item: I | null): void;
+  readonly queued: number;
+}
+
 /** A refusal's body as text, at most {@link MAX_BODY_BYTES} of it: an explanation, not a download. */
 async function readBody(response: Response): Promise<string> {
   if (response.body === null) return '';
@@ -270,7 +284,14 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
   const listeners = new Map<string, Set<Listener>>();
   const topicListeners = new Map<string, Set<Listener>>();
   const gapListeners = new Set<(gap: Gap<TopicName<T>>) => void>();
-  const iterators = new Set<(item: ClientItem<E, T> | null) => void>();
+  const iterators = new Set<IteratorQueue<ClientItem<E, T>>>();
+  // The body's reader, while it waits for the iterators to catch up.
+  let resumeReading: (() => void) | undefined;
+  const wakeReader = (): void => {
+    const resume = resumeReading;
+    resumeReading = undefined;
+    resume?.();
+  };
 
   let state: ClientState = 'connecting';
   let lastEventId = options.lastEventId ?? '';
@@ -289,8 +310,17 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
   let progressed = false;
 
   const emit = (item: ClientItem<E, T>): void => {
-    for (const push of iterators) push(item);
+    for (const iterator of iterators) iterator.push(item);
   };
+
+  /** Until every iterator holds fewer than `ITERATOR_HIGH_WATER` items, or the attempt is cut. */
+  async function waitForIterators(signal: AbortSignal): Promise<void> {
+    const behind = (): boolean => {
+      for (const iterator of iterators) if (iterator.queued >= ITERATOR_HIGH_WATER) return true;
+      return false;
+    };
+    while (behind() && !signal.aborted) await new Promise<void>((resolve) => (resumeReading = resolve));
+  }
 
   function call(set: Iterable<Listener> | undefined, data: unknown, event: unknown): void {
     if (set === undefined) return;
@@ -332,9 +362,10 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
     cut = 'stop';
     current?.abort();
     wake?.();
+    wakeReader();
     options.signal?.removeEventListener('abort', onAbort);
     stopVisibility?.();
-    for (const push of iterators) push(null);
+    for (const iterator of iterators) iterator.push(null);
     try {
       options.onClose?.(info);
     } catch (error) {
@@ -350,6 +381,7 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
     cut = why;
     current?.abort();
     wake?.();
+    wakeReader();
   }
 
   let stopVisibility: (() => void) | undefined;
@@ -478,6 +510,10 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
         if (done) break;
         parser.push(value);
         if (controller.signal.aborted) break;
+        // A `for await` loop slower than the stream: stop reading (TCP pushes back on the
+        // server) until it has caught up, so its queue stays bounded and nothing is dropped.
+        await waitForIterators(controller.signal);
+        if (controller.signal.aborted) break;
       }
     } catch (error) {
       if (!controller.signal.aborted) return { kind: 'network', error };
@@ -593,22 +629,29 @@ export function createClient<E extends EventMap = EventMap, T extends TopicMap =
     [Symbol.asyncIterator](): AsyncIterator<ClientItem<E, T>> {
       const queue: Array<ClientItem<E, T> | null> = [];
       let waiting: ((item: ClientItem<E, T> | null) => void) | undefined;
-      const push = (item: ClientItem<E, T> | null): void => {
-        if (waiting !== undefined) {
-          const resolve = waiting;
-          waiting = undefined;
-          resolve(item);
-        } else queue.push(item);
+      const iterator: IteratorQueue<ClientItem<E, T>> = {
+        push(item) {
+          if (waiting !== undefined) {
+            const resolve = waiting;
+            waiting = undefined;
+            resolve(item);
+          } else queue.push(item);
+        },
+        get queued() {
+          return queue.length;
+        },
       };
-      if (closeInfo === undefined) iterators.add(push);
+      if (closeInfo === undefined) iterators.add(iterator);
       else queue.push(null);
       const done = (): IteratorResult<ClientItem<E, T>> => {
-        iterators.delete(push);
+        iterators.delete(iterator);
+        wakeReader();
         return { done: true, value: undefined };
       };
       return {
         async next() {
           const item = queue.length > 0 ? queue.shift()! : await new Promise<ClientItem<E, T> | null>((resolve) => (waiting = resolve));
+          if (queue.length <= ITERATOR_LOW_WATER) wakeReader();
           if (item !== null) return { done: false, value: item };
           const error = closeInfo?.error;
           done();

@@ -318,6 +318,64 @@ describe('createClient: events and reconnects', () => {
     await until(() => left === 1);
   });
 
+  it('a for await loop slower than the stream: the client stops reading at 1,000 waiting items (TCP pushes back on the server) and loses nothing', async () => {
+    const total = 40_000;
+    const payload = 'x'.repeat(1_000);
+    // A raw writer that honours backpressure, so that how far it got is what the client took.
+    const writer = { written: 0, waiting: false, bytesWritten: 0 };
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const more = (): void => {
+        writer.waiting = false;
+        while (writer.written < total) {
+          const ok = res.write(`id: ${writer.written}\ndata: ${payload}\n\n`);
+          writer.written++;
+          writer.bytesWritten = res.socket?.bytesWritten ?? 0;
+          if (!ok) {
+            writer.waiting = true;
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    const client = createClient(url, { maxRetries: 0 });
+    track(client);
+    let dispatched = 0;
+    client.on('message', () => dispatched++);
+    const iterator = client[Symbol.asyncIterator]();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { value } = await iterator.next();
+      if (value?.kind === 'event') ids.push(value.id);
+    }
+    // The loop now stalls. Wait, a bounded number of polls, until the client has stopped taking
+    // events (the same count for 25 polls) while the server waits for its socket or is done.
+    let stable = 0;
+    let last = -1;
+    for (let poll = 0; poll < 2_000 && stable < 25; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      stable = dispatched === last && (writer.waiting || writer.written === total) ? stable + 1 : 0;
+      last = dispatched;
+    }
+    expect(stable).toBe(25);
+    // 1,000 waiting plus the 10 taken, and at most one chunk of the body beyond (64 KiB: 65 events).
+    expect(dispatched).toBeGreaterThanOrEqual(1_000);
+    expect(dispatched).toBeLessThan(1_100);
+    expect(writer.written).toBeLessThan(total);
+    // The loop goes on: every event arrives, in order, none twice.
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done === true) break;
+      if (value.kind === 'event') ids.push(value.id);
+      if (ids.length === total) break;
+    }
+    expect(ids).toEqual(Array.from({ length: total }, (_, i) => String(i)));
+    expect(dispatched).toBe(total);
+  });
+
   it('a listener that closes the client gets no further event, even from the same chunk, and the id stays at the last one delivered', async () => {
     const { url } = await serve(streamThenEnd([{ data: 'a', id: '1' }, { data: 'b', id: '2' }, { data: 'c', id: '3' }]));
     const client = createClient(url);
