@@ -14,6 +14,11 @@ export interface BenchConfig {
   source: boolean;
   /** Writes a V8 CPU profile of each server's throughput burst into this folder. */
   profileDir?: string;
+  /**
+   * Runs every server under `valgrind --tool=callgrind`, its output in this folder: fan-out and
+   * topic samples then count user-space instructions per delivery. Timings are meaningless then.
+   */
+  callgrindDir?: string;
   /** Rounds; in each, every contender runs once (order rotated), and tables show medians over rounds. */
   runs: number;
   contenders: string[];
@@ -40,7 +45,12 @@ export interface BenchConfig {
     healthyClients: number;
     timeoutMs: number;
   };
-  encode: { encoders: string[]; durationMs: number };
+  encode: {
+    encoders: string[];
+    durationMs: number;
+    /** Frames whose instructions are counted under callgrind (after as many unmeasured). */
+    countedFrames: number;
+  };
   block: {
     /** Clients that get the one event. */
     clients: number;
@@ -82,7 +92,7 @@ export const PRESETS: Record<BenchConfig['preset'], BenchConfig> = {
     scenarios: [...DEFAULT_SCENARIOS],
     fanout: { clients: [100, 1000, 5000], deliveries: 150_000, minEvents: 20, warmupDeliveries: 20_000, latencyEvents: 10, latencyIntervalMs: 100, timeoutMs: 60_000 },
     slow: { events: 200_000, yieldEvery: 100, healthyClients: 1, timeoutMs: 60_000 },
-    encode: { encoders: ALL_ENCODERS, durationMs: 500 },
+    encode: { encoders: ALL_ENCODERS, durationMs: 500, countedFrames: 100_000 },
     block: { clients: 10_000, timeoutMs: 60_000 },
     topics: { clients: 10_000, deliveries: 150_000, minEvents: 10, warmupEvents: 2, timeoutMs: 60_000 },
     scale: { clients: 50_000, compareClients: 10_000, contenders: SCALE_CONTENDERS, clientProcesses: 4, timeoutMs: 180_000 },
@@ -95,7 +105,7 @@ export const PRESETS: Record<BenchConfig['preset'], BenchConfig> = {
     scenarios: [...DEFAULT_SCENARIOS],
     fanout: { clients: [100, 1000], deliveries: 50_000, minEvents: 20, warmupDeliveries: 5_000, latencyEvents: 5, latencyIntervalMs: 100, timeoutMs: 30_000 },
     slow: { events: 20_000, yieldEvery: 100, healthyClients: 1, timeoutMs: 30_000 },
-    encode: { encoders: ALL_ENCODERS, durationMs: 300 },
+    encode: { encoders: ALL_ENCODERS, durationMs: 300, countedFrames: 100_000 },
     block: { clients: 5_000, timeoutMs: 30_000 },
     topics: { clients: 5_000, deliveries: 50_000, minEvents: 5, warmupEvents: 1, timeoutMs: 30_000 },
     scale: { clients: 20_000, compareClients: 5_000, contenders: SCALE_CONTENDERS, clientProcesses: 2, timeoutMs: 120_000 },
@@ -108,7 +118,7 @@ export const PRESETS: Record<BenchConfig['preset'], BenchConfig> = {
     scenarios: [...SCENARIOS],
     fanout: { clients: [20], deliveries: 200, minEvents: 10, warmupDeliveries: 40, latencyEvents: 3, latencyIntervalMs: 20, timeoutMs: 20_000 },
     slow: { events: 2_000, yieldEvery: 100, healthyClients: 1, timeoutMs: 20_000 },
-    encode: { encoders: ALL_ENCODERS, durationMs: 30 },
+    encode: { encoders: ALL_ENCODERS, durationMs: 30, countedFrames: 2_000 },
     // A few contenders only: the self-test proves the scenarios work; fan-out covers every contender.
     block: { clients: 200, contenders: ['raw', 'floor', 'sse-node'], timeoutMs: 20_000 },
     topics: { clients: 200, deliveries: 1_000, minEvents: 3, warmupEvents: 1, timeoutMs: 20_000 },
@@ -122,7 +132,7 @@ export const PRESETS: Record<BenchConfig['preset'], BenchConfig> = {
     scenarios: ['scale'],
     fanout: { clients: [1000], deliveries: 150_000, minEvents: 20, warmupDeliveries: 20_000, latencyEvents: 10, latencyIntervalMs: 100, timeoutMs: 60_000 },
     slow: { events: 200_000, yieldEvery: 100, healthyClients: 1, timeoutMs: 60_000 },
-    encode: { encoders: ALL_ENCODERS, durationMs: 500 },
+    encode: { encoders: ALL_ENCODERS, durationMs: 500, countedFrames: 100_000 },
     block: { clients: 10_000, timeoutMs: 60_000 },
     topics: { clients: 10_000, deliveries: 150_000, minEvents: 10, warmupEvents: 2, timeoutMs: 60_000 },
     scale: { clients: 50_000, compareClients: 10_000, contenders: SCALE_CONTENDERS, clientProcesses: 4, timeoutMs: 180_000 },
@@ -163,6 +173,9 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or: pnpm --filter @sse-b
   --client-processes=N scale: client processes (default 4)
   --encoders=a,b       ${ALL_ENCODERS.join(', ')}
   --profile=DIR        write a CPU profile of each server during each throughput burst into DIR
+  --callgrind=DIR      run each server under valgrind --tool=callgrind (output in DIR) and count its
+                       instructions per delivery; timings are then meaningless, timeouts x20
+  --deliveries=N       deliveries per fan-out and topics throughput run (default 150,000)
   --out=DIR            where results go (default: benchmarks/results)
 
 The same settings as environment variables: BENCH_QUICK=1, BENCH_SMOKE=1, BENCH_SOURCE=1, BENCH_RUNS, BENCH_ONLY,
@@ -177,7 +190,7 @@ export interface CliOptions {
 /** Reads flags (`--runs=3`) and their environment equivalents (`BENCH_RUNS=3`); flags win. */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
   const flags = new Map<string, string>();
-  for (const key of ['quick', 'smoke', 'scale', 'source', 'profile', 'runs', 'only', 'scenarios', 'clients', 'encoders', 'out', 'block-clients', 'topic-clients', 'scale-clients', 'scale-compare', 'client-processes']) {
+  for (const key of ['quick', 'smoke', 'scale', 'source', 'profile', 'runs', 'only', 'scenarios', 'clients', 'encoders', 'out', 'block-clients', 'topic-clients', 'scale-clients', 'scale-compare', 'client-processes', 'callgrind', 'deliveries']) {
     const value = env[`BENCH_${key.toUpperCase().replaceAll('-', '_')}`];
     if (value !== undefined && value !== '') flags.set(key, value);
   }
@@ -203,6 +216,13 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): C
         break;
       case 'profile':
         config.profileDir = resolve(value);
+        break;
+      case 'callgrind':
+        config.callgrindDir = resolve(value);
+        break;
+      case 'deliveries':
+        config.fanout.deliveries = numbers(value, '--deliveries')[0]!;
+        config.topics.deliveries = config.fanout.deliveries;
         break;
       case 'runs':
         config.runs = numbers(value, '--runs')[0]!;
@@ -238,6 +258,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): C
       default:
         throw new Error(`unknown option "${key}"\n\n${USAGE}`);
     }
+  }
+  if (config.callgrindDir !== undefined) {
+    // Node runs 20 to 50 times slower under valgrind.
+    for (const scenario of [config.fanout, config.slow, config.block, config.topics, config.scale]) scenario.timeoutMs *= 20;
   }
   return { config, outDir: flags.get('out') };
 }

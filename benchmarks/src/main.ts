@@ -22,6 +22,7 @@ if (buildProblems.length > 0) console.error(`bench: warning: ${buildProblems.joi
 const dir = resolve(outDir ?? fileURLToPath(new URL('../results', import.meta.url)));
 console.error(`bench: preset ${config.preset}, ${config.runs} run(s), contenders ${config.contenders.join(', ')}, scenarios ${config.scenarios.join(', ')}`);
 if (config.profileDir !== undefined) mkdirSync(config.profileDir, { recursive: true });
+if (config.callgrindDir !== undefined) mkdirSync(config.callgrindDir, { recursive: true });
 const results = await runBench(config, (line) => console.error(line));
 results.machine.buildWarnings = buildProblems;
 const markdown = renderMarkdown(results);

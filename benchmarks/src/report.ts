@@ -167,6 +167,9 @@ export function renderMarkdown(results: BenchResults): string {
     `Preset \`${config.preset}\`: ${config.runs} run(s), interleaved (each run starts every contender once, order rotated); ` +
       `${config.fanout.deliveries.toLocaleString('en-US')} deliveries per throughput run; took ${results.minutes.toFixed(1)} minutes.`,
     '',
+    ...(config.callgrindDir === undefined
+      ? []
+      : ['**The servers ran under callgrind**: only the counts (write calls, bytes, instructions) mean anything here; times, rates and latencies are 20 to 50 times slower than native.', '']),
   );
 
   if (config.scenarios.includes('fanout')) {
@@ -221,6 +224,27 @@ export function renderMarkdown(results: BenchResults): string {
       const s = summarize(fanoutOf(results, name, n), base(n), (x) => x.cpuMicrosPerDelivery);
       return cell(fixed(s.value, 2), s.ratio, hasBaseline);
     });
+    table(
+      'Write system calls and bytes per delivery',
+      'Write-like system calls (`syscw`) and bytes (`wchar`) the server process passed to the kernel during the throughput run (`/proc/self/io`), per delivery: ' +
+        'counts, which do not move with the machine\'s load. Most of the CPU above is the kernel\'s work for these calls.' +
+        (config.callgrindDir === undefined ? '' : ' Under callgrind valgrind\'s own lock between threads (a pipe) adds about one write per delivery.'),
+      (name, n) => {
+        const samples = fanoutOf(results, name, n).filter((x) => x.error === undefined);
+        return `${fixed(median(samples.map((x) => x.writeSyscallsPerDelivery)), 3)} / ${fixed(median(samples.map((x) => x.bytesPerDelivery)), 0)} B`;
+      },
+    );
+    if (results.fanout.some((x) => Number.isFinite(x.instructionsPerDelivery))) {
+      table(
+        'User-space instructions per delivery (callgrind)',
+        'Instructions the server process executed during the throughput run under `valgrind --tool=callgrind` (`--callgrind=DIR`), per delivery, and the ratio to raw: ' +
+          'a count that is the same whatever else the machine does. The kernel\'s share of the work (the write calls above) is not in it.',
+        (name, n) => {
+          const s = summarize(fanoutOf(results, name, n), base(n), (x) => x.instructionsPerDelivery);
+          return cell(Number.isFinite(s.value) ? thousands(Math.round(s.value)) : '—', s.ratio, hasBaseline);
+        },
+      );
+    }
     table(
       'Latency, broadcast to receipt',
       `p50 / p99 in ms over every (client, event) pair of a paced run: ${config.fanout.latencyEvents} events ${config.fanout.latencyIntervalMs} ms apart. Includes the client process reading thousands of sockets in turn.`,
@@ -358,9 +382,10 @@ export function renderMarkdown(results: BenchResults): string {
         `${n} topics × 1: each of ${n} clients on a topic of its own, every topic published to once per turn of the loop (each client gets its own event); ` +
         `1 topic × ${n}: every client on one topic, one publish per turn. Deliveries per second until every client had every event, server CPU per delivery, loop delay; ratios to raw.`,
       '',
-      '| case | contender | deliveries/s | server CPU per delivery | loop delay max / p99 |',
-      '|---|---|---:|---:|---:|',
+      '| case | contender | deliveries/s | server CPU per delivery | write calls / bytes per delivery | loop delay max / p99 |',
+      '|---|---|---:|---:|---:|---:|',
     );
+    const counted = results.topics.some((x) => Number.isFinite(x.instructionsPerDelivery));
     for (const mode of ['many', 'one'] as const) {
       const of = (name: string): TopicSample[] => results.topics.filter((x) => x.contender === name && x.mode === mode);
       const base = of('raw-topics');
@@ -371,11 +396,23 @@ export function renderMarkdown(results: BenchResults): string {
         const cpu = summarize(samples, base, (x) => x.cpuMicrosPerDelivery);
         push(
           `| ${mode === 'many' ? `${n} topics × 1` : `1 topic × ${n}`} | ${label(name)} | ${cell(rate(throughput.value), throughput.ratio, true)} | ` +
-            `${cell(`${fixed(cpu.value, 2)} µs`, cpu.ratio, true)} | ${fixed(median(valid.map((x) => x.loopDelayMaxMs)), 1)} / ${fixed(median(valid.map((x) => x.loopDelayP99Ms)), 1)} ms |`,
+            `${cell(`${fixed(cpu.value, 2)} µs`, cpu.ratio, true)} | ${fixed(median(valid.map((x) => x.writeSyscallsPerDelivery)), 3)} / ${fixed(median(valid.map((x) => x.bytesPerDelivery)), 0)} B | ` +
+            `${fixed(median(valid.map((x) => x.loopDelayMaxMs)), 1)} / ${fixed(median(valid.map((x) => x.loopDelayP99Ms)), 1)} ms |`,
         );
       }
     }
     push('');
+    if (counted) {
+      push('User-space instructions per delivery under callgrind (`--callgrind=DIR`), ratio to raw:', '', '| case | contender | instructions per delivery |', '|---|---|---:|');
+      for (const mode of ['many', 'one'] as const) {
+        const of = (name: string): TopicSample[] => results.topics.filter((x) => x.contender === name && x.mode === mode);
+        for (const name of TOPIC_CONTENDERS) {
+          const s = summarize(of(name), of('raw-topics'), (x) => x.instructionsPerDelivery);
+          push(`| ${mode === 'many' ? `${n} topics × 1` : `1 topic × ${n}`} | ${label(name)} | ${cell(Number.isFinite(s.value) ? thousands(Math.round(s.value)) : '—', s.ratio, true)} |`);
+        }
+      }
+      push('');
+    }
   }
 
   if (config.scenarios.includes('scale')) {
@@ -436,6 +473,23 @@ export function renderMarkdown(results: BenchResults): string {
       push(`| ${findEncoder(encoder).label} | ${rate(json.value)} (${ratio(json.ratio)}) | ${rate(text.value)} (${ratio(text.ratio)}) | ${bytes === undefined ? '—' : `${bytes.jsonBytes} / ${bytes.textBytes}`} |`);
     }
     push('');
+    if (results.encode.some((s) => Number.isFinite(s.jsonInstructions))) {
+      push(
+        `Instructions per frame under callgrind (\`--callgrind=DIR\`: ${thousands(config.encode.countedFrames)} frames counted after as many unmeasured), and the ratio to the naive template (lower is better):`,
+        '',
+        '| encoder | ~200 B JSON | 4 KB multi-line text |',
+        '|---|---:|---:|',
+      );
+      for (const encoder of config.encode.encoders) {
+        const samples = results.encode.filter((s) => s.encoder === encoder);
+        const versus = encoder === 'sse-bytes' ? results.encode.filter((s) => s.encoder === 'naive-bytes') : base;
+        const count = (value: number): string => (Number.isFinite(value) ? thousands(Math.round(value)) : '—');
+        const json = summarize(samples, versus, (s) => s.jsonInstructions);
+        const text = summarize(samples, versus, (s) => s.textInstructions);
+        push(`| ${findEncoder(encoder).label} | ${count(json.value)} (${ratio(json.ratio)}) | ${count(text.value)} (${ratio(text.ratio)}) |`);
+      }
+      push('');
+    }
   }
 
   const checks = verdicts(results);

@@ -108,12 +108,14 @@ export class RpcChild {
     readonly name: string,
     script: string,
     args: readonly string[] = [],
-    { source = false, env, nofile }: { source?: boolean; env?: Record<string, string>; nofile?: number } = {},
+    { source = false, env, nofile, wrapper = [] }: { source?: boolean; env?: Record<string, string>; nofile?: number; wrapper?: readonly string[] } = {},
   ) {
-    // With `nofile`, the child starts through `prlimit`, which execs node with the IPC channel intact.
+    // With `nofile` the child starts through `prlimit`, with a `wrapper` (valgrind) through that:
+    // each execs the next with the IPC channel intact.
+    const prefix = [...(nofile === undefined ? [] : ['prlimit', `--nofile=${nofile}:${nofile}`]), ...wrapper];
     this.#child = fork(fileURLToPath(new URL(`./${script}${EXTENSION}`, import.meta.url)), [...args], {
       cwd: BENCH_DIR,
-      ...(nofile === undefined ? { execArgv: childExecArgv(source) } : { execPath: 'prlimit', execArgv: [`--nofile=${nofile}:${nofile}`, process.execPath, ...childExecArgv(source)] }),
+      ...(prefix.length === 0 ? { execArgv: childExecArgv(source) } : { execPath: prefix[0]!, execArgv: [...prefix.slice(1), process.execPath, ...childExecArgv(source)] }),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

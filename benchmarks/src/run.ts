@@ -16,7 +16,8 @@ import type { EncodeResult } from './encode.js';
 import { Pinger } from './pinger.js';
 import { fdLimit, RpcChild, type FdLimit } from './rpc.js';
 import type { BurstResult, CloseAllResult, LoopDelay, MemoryReading, OnceResult } from './server.js';
-import { ContenderServers, redisUnavailable, type ServerOptions } from './servers.js';
+import { underCallgrind } from './counts.js';
+import { ContenderServers, redisUnavailable, type CpuReading, type ServerOptions } from './servers.js';
 
 export interface FanoutSample {
   contender: string;
@@ -34,6 +35,11 @@ export interface FanoutSample {
   cpuMicrosPerDelivery: number;
   /** redis-server's CPU per delivery over the same window, µs; `NaN` without Redis. */
   redisCpuMicrosPerDelivery: number;
+  /** Write system calls and bytes the server processes passed to the kernel per delivery, same window (`/proc/self/io`). */
+  writeSyscallsPerDelivery: number;
+  bytesPerDelivery: number;
+  /** User-space instructions per delivery, same window, with `--callgrind`; else `NaN`. */
+  instructionsPerDelivery: number;
   /** RSS growth per idle connection. */
   rssPerConnection: number;
   /** The same without the growth of V8's young generation (see MemoryReading.newSpace). */
@@ -81,6 +87,10 @@ export interface TopicSample {
   delivered: boolean;
   deliveriesPerSecond: number;
   cpuMicrosPerDelivery: number;
+  /** As in `FanoutSample`. */
+  writeSyscallsPerDelivery: number;
+  bytesPerDelivery: number;
+  instructionsPerDelivery: number;
   loopDelayMaxMs: number;
   loopDelayP99Ms: number;
 }
@@ -190,8 +200,12 @@ function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
+function countsPerDelivery(cpu: CpuReading, deliveries: number): Pick<FanoutSample, 'writeSyscallsPerDelivery' | 'bytesPerDelivery' | 'instructionsPerDelivery'> {
+  return { writeSyscallsPerDelivery: cpu.writeSyscalls / deliveries, bytesPerDelivery: cpu.bytesWritten / deliveries, instructionsPerDelivery: cpu.instructions / deliveries };
+}
+
 function serverOptions(config: BenchConfig): ServerOptions {
-  return { source: config.source, profileDir: config.profileDir };
+  return { source: config.source, profileDir: config.profileDir, ...(config.callgrindDir === undefined ? {} : { callgrindDir: config.callgrindDir }) };
 }
 
 async function waitForConnections(server: ContenderServers, count: number, timeoutMs: number): Promise<void> {
@@ -225,6 +239,7 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
   const sample: FanoutSample = {
     contender, clients, run, instances: findContender(contender).instances ?? 1, events, delivered: false,
     deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, redisCpuMicrosPerDelivery: Number.NaN,
+    writeSyscallsPerDelivery: Number.NaN, bytesPerDelivery: Number.NaN, instructionsPerDelivery: Number.NaN,
     rssPerConnection: Number.NaN, rssWithoutYoungPerConnection: Number.NaN, heapPerConnection: Number.NaN,
     latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN, latencySamples: 0, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN, writePaths: null,
   };
@@ -259,6 +274,7 @@ async function fanoutSession(client: RpcChild, contender: string, clients: numbe
       sample.deliveriesPerSecond = deliveries / ((burst.received.doneAt - burst.sent.startedAt) / 1e6);
       sample.cpuMicrosPerDelivery = cpu.servers / deliveries;
       if (cpu.redis !== undefined) sample.redisCpuMicrosPerDelivery = cpu.redis / deliveries;
+      Object.assign(sample, countsPerDelivery(cpu, deliveries));
     }
 
     const paced = await deliver(client, server, config.latencyEvents, config.timeoutMs, { intervalMs: config.latencyIntervalMs });
@@ -373,7 +389,7 @@ async function topicsSession(client: RpcChild, contender: string, run: number, c
   const events = Math.max(config.minEvents, Math.round(config.deliveries / config.clients));
   const samples: TopicSample[] = (['many', 'one'] as const).map((mode) => ({
     contender, mode, clients: config.clients, run, events, delivered: false,
-    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN,
+    deliveriesPerSecond: Number.NaN, cpuMicrosPerDelivery: Number.NaN, writeSyscallsPerDelivery: Number.NaN, bytesPerDelivery: Number.NaN, instructionsPerDelivery: Number.NaN, loopDelayMaxMs: Number.NaN, loopDelayP99Ms: Number.NaN,
   }));
   const pool = ClientPool.of(client);
   let server: ContenderServers | undefined;
@@ -398,6 +414,7 @@ async function topicsSession(client: RpcChild, contender: string, run: number, c
         if (received.doneAt !== null) {
           sample.deliveriesPerSecond = deliveries / ((received.doneAt - sent.startedAt) / 1e6);
           sample.cpuMicrosPerDelivery = cpu.servers / deliveries;
+          Object.assign(sample, countsPerDelivery(cpu, deliveries));
         }
         sample.loopDelayMaxMs = delay.maxMs;
         sample.loopDelayP99Ms = delay.p99Ms;
@@ -480,12 +497,13 @@ async function scaleSession(pool: ClientPool, contender: string, requested: numb
   return sample;
 }
 
-async function encodeSession(encoder: string, run: number, durationMs: number, source: boolean): Promise<EncodeSample> {
-  const child = new RpcChild(`encode ${encoder}`, 'encode', [], { source });
+async function encodeSession(encoder: string, run: number, config: BenchConfig['encode'], source: boolean, callgrindDir: string | undefined): Promise<EncodeSample> {
+  const { durationMs, countedFrames } = config;
+  const child = new RpcChild(`encode ${encoder}`, 'encode', [], { source, ...(callgrindDir === undefined ? {} : underCallgrind(callgrindDir, `encode-${encoder}`)) });
   try {
-    return { encoder, run, ...(await child.call<EncodeResult>('measure', { encoder, durationMs }, durationMs * 10 + 30_000)) };
+    return { encoder, run, ...(await child.call<EncodeResult>('measure', { encoder, durationMs, countedFrames }, (durationMs * 10 + 30_000) * (callgrindDir === undefined ? 1 : 40))) };
   } catch (error) {
-    return { encoder, run, json: Number.NaN, text: Number.NaN, jsonBytes: 0, textBytes: 0, error: message(error) };
+    return { encoder, run, json: Number.NaN, text: Number.NaN, jsonBytes: 0, textBytes: 0, jsonInstructions: Number.NaN, textInstructions: Number.NaN, error: message(error) };
   } finally {
     await child.kill();
   }
@@ -616,7 +634,7 @@ export async function runBench(requested: BenchConfig, log: Log = () => undefine
       if (config.scenarios.includes('encode')) {
         for (const encoder of rotate(config.encode.encoders, run)) {
           const began = Date.now();
-          const sample = await encodeSession(encoder, run, config.encode.durationMs, config.source);
+          const sample = await encodeSession(encoder, run, config.encode, config.source, config.callgrindDir);
           results.encode.push(sample);
           log(`run ${run + 1}/${config.runs} encode ${encoder}: ${sample.error ?? `${Math.round(sample.json)} JSON frames/s, ${Math.round(sample.text)} text frames/s`} (${seconds(began)})`);
         }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { findContender } from './contenders/index.js';
+import { CallgrindWindow, readIo, type IoCounters } from './counts.js';
 import type { BenchServer, StartContender } from './contenders/types.js';
 import { jsonEvent, kilobyteEvent, nowMicros } from './events.js';
 import { LoopDelayMonitor, type LoopDelay } from './loop-delay.js';
@@ -42,6 +43,17 @@ export interface SlowResult {
 }
 
 export type { LoopDelay } from './loop-delay.js';
+
+/** What a server did since its window started (a burst, `startCpuWindow`). */
+export interface WindowReading {
+  /** User + system CPU time, µs. */
+  cpuMicros: number;
+  /** Write system calls and bytes written (`/proc/self/io`); `NaN` where that cannot be read. */
+  writeSyscalls: number;
+  bytesWritten: number;
+  /** Instructions executed, when the server runs under callgrind (`--callgrind`); else `NaN`. */
+  instructions: number;
+}
 
 export interface OnceResult {
   /** Broadcast start on the shared monotonic clock, µs. */
@@ -102,6 +114,9 @@ function startLoopDelay(): void {
   loopDelay.reset();
 }
 let cpuAtWindowStart = process.cpuUsage();
+let ioAtWindowStart: IoCounters | undefined;
+const callgrindOut = process.env['BENCH_CALLGRIND_OUT'];
+const callgrind = callgrindOut === undefined ? undefined : new CallgrindWindow(callgrindOut);
 let seq = 0;
 
 /** With BENCH_PROFILE_DIR, each burst (and only the burst) is profiled into that folder. */
@@ -123,7 +138,9 @@ async function startCpuWindow(): Promise<void> {
     await profiler.post('Profiler.start');
     profiling = true;
   }
+  await callgrind?.zero();
   startLoopDelay();
+  ioAtWindowStart = readIo();
   cpuAtWindowStart = process.cpuUsage();
 }
 
@@ -146,15 +163,22 @@ serveRpc({
     }
     return { startedAt };
   },
-  /** Server CPU time (user + system, µs) since the last burst (or `startCpuWindow`) started. */
-  cpu: async () => {
+  /** What the server did (CPU time, writes, instructions) since the last burst (or `startCpuWindow`) started. */
+  cpu: async (): Promise<WindowReading> => {
     const { user, system } = process.cpuUsage(cpuAtWindowStart);
+    const io = readIo();
+    const instructions = callgrind === undefined ? Number.NaN : await callgrind.dump();
     if (profiler !== undefined && profiling) {
       profiling = false;
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(join(profileDir!, `${contender.name}-${process.pid}-${++profiles}.cpuprofile`), JSON.stringify(profile));
     }
-    return user + system;
+    return {
+      cpuMicros: user + system,
+      writeSyscalls: io === undefined || ioAtWindowStart === undefined ? Number.NaN : io.writeSyscalls - ioAtWindowStart.writeSyscalls,
+      bytesWritten: io === undefined || ioAtWindowStart === undefined ? Number.NaN : io.bytesWritten - ioAtWindowStart.bytesWritten,
+      instructions,
+    };
   },
   /** The event loop's delay since the last window (a burst, `once`, `closeAll`) started. */
   loopDelay: (): LoopDelay => loopDelay.read(),

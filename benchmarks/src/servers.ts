@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@sse/redis/testing';
 import { findContender } from './contenders/index.js';
 import { RpcChild } from './rpc.js';
-import type { BurstResult, MemoryReading } from './server.js';
+import { underCallgrind } from './counts.js';
+import type { BurstResult, MemoryReading, WindowReading } from './server.js';
 
 export interface ServerOptions {
   source: boolean;
@@ -15,11 +16,17 @@ export interface ServerOptions {
   drain?: boolean;
   /** Raise the open-files limit of the server processes to this (`prlimit`). */
   nofile?: number;
+  /** Run the server processes under `valgrind --tool=callgrind`, writing into this folder: readings then count instructions. */
+  callgrindDir?: string;
 }
 
 export interface CpuReading {
   /** User + system CPU of every server process since the burst started, µs. */
   servers: number;
+  /** Write system calls, bytes written and (under callgrind) instructions of every server process in the same window. */
+  writeSyscalls: number;
+  bytesWritten: number;
+  instructions: number;
   /** The same for redis-server, every thread of it (`INFO cpu`); `undefined` without Redis. */
   redis: number | undefined;
 }
@@ -53,6 +60,12 @@ export class ContenderServers {
     const env: Record<string, string> = {};
     if (options.profileDir !== undefined) env['BENCH_PROFILE_DIR'] = options.profileDir;
     if (options.drain === true) env['BENCH_DRAIN'] = '1';
+    let wrapper: string[] = [];
+    if (options.callgrindDir !== undefined) {
+      const callgrind = underCallgrind(options.callgrindDir, contender);
+      wrapper = callgrind.wrapper;
+      Object.assign(env, callgrind.env);
+    }
     let redisServer: RedisServer | undefined;
     let redis: Redis | undefined;
     if (info.redis === true) {
@@ -66,7 +79,7 @@ export class ContenderServers {
     const instances = Array.from(
       { length: count },
       (_, index) => new RpcChild(count === 1 ? `server ${contender}` : `server ${contender} #${index + 1}`, 'server', [contender], {
-          source: options.source, env, ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
+          source: options.source, env, wrapper, ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
         }),
     );
     return new ContenderServers(instances, redisServer, redis);
@@ -105,11 +118,12 @@ export class ContenderServers {
 
   /** CPU since the burst started. */
   async cpu(): Promise<CpuReading> {
-    const [servers, redis] = await Promise.all([
-      Promise.all(this.#instances.map((instance) => instance.call<number>('cpu'))).then((values) => values.reduce((sum, value) => sum + value, 0)),
+    const [readings, redis] = await Promise.all([
+      Promise.all(this.#instances.map((instance) => instance.call<WindowReading>('cpu'))),
       this.#redis === undefined ? undefined : redisCpuMicros(this.#redis).then((micros) => micros - this.#redisCpuAtBurst),
     ]);
-    return { servers, redis };
+    const sum = (key: keyof WindowReading): number => readings.reduce((total, reading) => total + reading[key], 0);
+    return { servers: sum('cpuMicros'), writeSyscalls: sum('writeSyscalls'), bytesWritten: sum('bytesWritten'), instructions: sum('instructions'), redis };
   }
 
   /** A command of the first instance (`once`, `closeAll`, `loopDelay`, `writePaths`, `topicBurst`). */

@@ -28,6 +28,12 @@ describe('the benchmark harness', () => {
       expect(sample.error, sample.contender).toBeUndefined();
       expect(sample.deliveriesPerSecond, sample.contender).toBeGreaterThan(0);
       expect(sample.cpuMicrosPerDelivery, sample.contender).toBeGreaterThan(0);
+      if (process.platform === 'linux') {
+        // Every delivery's frame (~200 B) reached the kernel in the window; without callgrind, no instructions are counted.
+        expect(sample.writeSyscallsPerDelivery, sample.contender).toBeGreaterThan(0);
+        expect(sample.bytesPerDelivery, sample.contender).toBeGreaterThan(150);
+      }
+      expect(sample.instructionsPerDelivery, sample.contender).toBeNaN();
       expect(sample.loopDelayMaxMs, sample.contender).toBeGreaterThanOrEqual(sample.loopDelayP99Ms);
     }
   });
