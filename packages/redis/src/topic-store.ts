@@ -298,7 +298,8 @@ class RedisTopicStoreImpl implements RedisTopicStore {
    * A catch-up read, given up when the command connection of one Redis closes: ioredis neither
    * sends again nor rejects a command that was on the wire then (`autoResendUnfulfilledCommands`
    * is off), so it would hold its topic back until its long deadline, every live event waiting
-   * behind it. (On a Cluster, whose node connections come and go, a read waits for its deadline.)
+   * behind it. A Cluster's node connections do not reconnect: ioredis rejects what one carried
+   * when it closes, and the read is sent again (`topic-store-faults.test.ts`).
    */
   #syncRead<T>(topic: ListenedTopic, send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisTopicStore } from '../src/index.js';
+import { createRedisTopicStore, SseRedisUnavailableError } from '../src/index.js';
 import { startRedisCluster, startRedisServer } from '../src/testing.js';
 import { expectNoSilentGap, openTopicClient, published, publishRound, startCuttableProxy, startTopicInstance, waitFor, type Published, type TopicClient, type TopicInstance } from './topic-support.js';
 
@@ -29,8 +29,7 @@ function client(url: string): TopicClient {
 
 /** Publishes rounds until the client has the last acknowledged value of every topic. */
 async function settle(publisher: TopicInstance, watcher: TopicClient, log: Published): Promise<void> {
-  // A hang guard, not a budget: on a Cluster a catch-up read lost with a node's connection waits
-  // for its own deadline (10 × commandTimeoutMs) before it is sent again.
+  // A hang guard, not a budget: a failover takes the Cluster a few seconds to notice.
   const deadline = Date.now() + 60_000;
   for (;;) {
     await publishRound(publisher.hub, TOPICS, log);
@@ -142,6 +141,36 @@ describe('Redis topic store under faults', () => {
       return got.length > 0;
     }, 'the listener to get an event published after the reconnect');
     expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
+  });
+
+  it('on a Cluster, a catch-up read on the wire when its master dies is sent again once the connection closes, not left to its deadline', async () => {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    // Deadlines far past the hang guard: only the store's handling of the closed connection can bring the topic back.
+    const errors: unknown[] = [];
+    const store = createRedisTopicStore({ nodes: [...cluster.seeds], prefix: 'f7:', commandTimeoutMs: 60_000, onError: (error) => errors.push(error) });
+    cleanups.push(() => store.close());
+    const writer = createRedisTopicStore({ nodes: [...cluster.seeds], prefix: 'f7:', onError: () => {} });
+    cleanups.push(() => writer.close());
+    await store.since('t'); // the connection to the topic's master is up
+    const master = await cluster.nodeForKey('f7:{t}');
+    // Stopped, the master takes the first read (the head) into its socket and never answers it.
+    await cluster.pause(master);
+    const got: number[] = [];
+    store.listen('t', (event) => got.push(Number(event.data)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Killed: its connections close, and a replica takes over its slots (the writer waits for that).
+    await cluster.killNode(master);
+    let sent = 0;
+    await waitFor(() => {
+      if (got.length === 0) void writer.publish('t', { data: String(sent++) }).catch(() => {});
+      return got.length > 0;
+    }, 'the listener to get an event published after the failover', 30_000);
+    expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
+    // The read went to the stopped master, so it was on the wire: it failed when the connection
+    // closed (ioredis rejects what a Cluster node's connection carried then, after trying the
+    // other nodes, which may answer CLUSTERDOWN until the failover), was reported, and sent again.
+    expect(errors.some((error) => error instanceof SseRedisUnavailableError && error.message.includes('history read'))).toBe(true);
   });
 
   it('CLIENT KILL of every pub/sub connection of a Cluster: the same, with no gap', async () => {
