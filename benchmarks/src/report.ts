@@ -238,7 +238,7 @@ export function renderMarkdown(results: BenchResults): string {
       table(
         'User-space instructions per delivery (callgrind)',
         'Instructions the server process executed during the throughput run under `valgrind --tool=callgrind` (`--callgrind=DIR`), per delivery, and the ratio to raw: ' +
-          'a count that other processes on the machine do not move (between runs it moves by up to ~15%, as garbage collection and the JIT land differently in the window). The kernel\'s share of the work (the write calls above) is not in it.',
+          'a count that other processes on the machine do not move (between runs it moves by up to ~20%, as garbage collection and the JIT land differently in the window). The kernel\'s share of the work (the write calls above) is not in it.',
         (name, n) => {
           const s = summarize(fanoutOf(results, name, n), base(n), (x) => x.instructionsPerDelivery);
           return cell(Number.isFinite(s.value) ? thousands(Math.round(s.value)) : '—', s.ratio, hasBaseline);
