@@ -1,7 +1,7 @@
 import { checkOption } from '../check-option.js';
 import { SseError } from '../errors.js';
 import { checkEventName, serializeJson } from '../format.js';
-import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
+import { kCloseWith, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
 import { DEFAULT_WRITES_PER_TURN, FanOut } from '../internal/fan-out.js';
 import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
@@ -14,6 +14,8 @@ import { idOnlyFrame, TOPIC_GAP_EVENT, topicEventBody, topicGapFrame, withId } f
 export const DEFAULT_MAX_TOPICS_PER_STREAM = 32;
 /** The longest topic name, in UTF-16 code units. */
 export const MAX_TOPIC_NAME_LENGTH = 256;
+/** Live events held per subscription while its replay is read and written; past it the stream closes as a slow client. */
+const MAX_HELD_EVENTS = 10_000;
 
 /** Why a topic of a resuming stream cannot be resumed (the `reason` of its `sse-gap` event). */
 export type TopicGapReason = Extract<
@@ -81,7 +83,9 @@ export interface TopicHub<M extends TopicMap = TopicMap> {
    * Adds topics to an open stream (those it already has are kept as they are); the stream
    * leaves them all when it closes. Missed events are replayed first (see `replay`). Throws
    * `ERR_SSE_TOO_MANY_TOPICS` or `ERR_SSE_TOPIC` synchronously, with nothing subscribed.
-   * Resolves with each topic's status once the topics are live.
+   * Resolves with each topic's status once the topics are live. The replay goes at the client's
+   * pace (it waits for a full connection to drain), with live events of these topics held behind
+   * it: past 10,000 held for one topic, the stream closes as `'slow-client'`.
    */
   subscribe(stream: AnyEventStream, topics: ReadonlyArray<TopicName<M>>, options?: TopicSubscribeOptions): Promise<TopicResumeStatus[]>;
   /** Removes topics from a stream; the stream stays open. */
@@ -271,7 +275,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
         return Promise.reject(error as Error);
       }
     });
-    const finish = (histories: Array<TopicHistory | { error: unknown }>): TopicResumeStatus[] =>
+    const finish = (histories: Array<TopicHistory | { error: unknown }>): TopicResumeStatus[] | Promise<TopicResumeStatus[]> =>
       this.#finish(state, subscriptions, position, asked, histories, options.onResume);
     if (reads.every((read) => !isPromiseLike(read))) return Promise.resolve(finish(reads as TopicHistory[]));
     return Promise.all(
@@ -398,7 +402,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
     asked: Array<PositionEntry | undefined>,
     histories: Array<TopicHistory | { error: unknown }>,
     onResume: TopicSubscribeOptions['onResume'],
-  ): TopicResumeStatus[] {
+  ): TopicResumeStatus[] | Promise<TopicResumeStatus[]> {
     const statuses: TopicResumeStatus[] = [];
     const gaps = new Map<TopicGapReason, string[]>();
     const replays: Array<{ subscription: Subscription; events: readonly TopicEvent[]; index: number }> = [];
@@ -444,11 +448,45 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
         state.current = true;
       }
     }
+    const replayed = this.#replay(state, interleave(replays), live);
+    if (typeof replayed === 'number') return this.#goLive(state, subscriptions, statuses, replayed, live, onResume);
+    return replayed.then((count) => this.#goLive(state, subscriptions, statuses, count, live, onResume));
+  }
+
+  /**
+   * Writes a replay, oldest first. It goes at the client's pace: once the connection is full the
+   * rest waits for it to drain, so a replay larger than the stream's `maxBufferedBytes` is not
+   * taken for a slow client (which would close the stream, and the client's resume would ask for
+   * the same replay again, for ever). Answers at once (the count written) when it never had to
+   * wait; live events of these topics are held meanwhile (see {@link #hold}).
+   */
+  #replay(state: StreamState, events: Generator<{ subscription: Subscription; event: TopicEvent }>, live: () => boolean): number | Promise<number> {
     let count = 0;
-    for (const { subscription, event } of interleave(replays)) {
-      if (!live()) break;
-      if (this.#write(subscription, this.#delivery(subscription.topic, event))) count++;
-    }
+    const run = (): number | Promise<number> => {
+      for (;;) {
+        if (!live()) return count;
+        if (!state.stream.writable) {
+          return state.stream.whenWritable().then((writable) => (writable ? run() : count));
+        }
+        const next = events.next();
+        if (next.done === true) return count;
+        const { subscription, event } = next.value;
+        // Left meanwhile (unsubscribe, or the topic was subscribed again): its replay stops there.
+        if (state.subscriptions.get(subscription.topic.name) !== subscription) continue;
+        if (this.#write(subscription, this.#delivery(subscription.topic, event))) count++;
+      }
+    };
+    return run();
+  }
+
+  #goLive(
+    state: StreamState,
+    subscriptions: Subscription[],
+    statuses: TopicResumeStatus[],
+    count: number,
+    live: () => boolean,
+    onResume: TopicSubscribeOptions['onResume'],
+  ): TopicResumeStatus[] {
     if (count > 0 && live()) state.stream[kReplayed](count);
     this.#report(onResume, statuses);
 
@@ -487,11 +525,26 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       // A slice on a later turn: the stream may have left the topic meanwhile.
       if (!topic.subscriptions.has(subscription)) return;
       if (subscription.pending !== null) {
-        subscription.pending.push(event);
+        this.#hold(subscription, event);
         return;
       }
       this.#write(subscription, (delivery ??= this.#delivery(topic, event)));
     });
+  }
+
+  /**
+   * Keeps a live event until the subscription's replay is written. Past {@link MAX_HELD_EVENTS}
+   * the client is too slow to catch up with the topic: the stream closes as a slow client, and
+   * its resume starts from what it did get.
+   */
+  #hold(subscription: Subscription, event: TopicEvent): void {
+    const pending = subscription.pending!;
+    if (pending.length < MAX_HELD_EVENTS) {
+      pending.push(event);
+      return;
+    }
+    subscription.pending = [];
+    subscription.state.stream[kCloseWith]('slow-client');
   }
 
   /** What every stream shares of one event: its bytes without the id, its entry of a position. */
