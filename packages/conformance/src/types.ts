@@ -50,6 +50,7 @@ export type ConformanceCase =
   | 'topics-option'
   | 'topics-refusal'
   | 'topics-resume'
+  | 'topics-large-replay'
   | 'client-disconnect'
   | 'server-close'
   | 'backpressure-disconnect'

@@ -450,7 +450,16 @@ export function bridgeTarget(
       },
     };
   };
-  return { name, mount, skip: { http2: 'the runtime is served over HTTP/1.1 here (its HTTP/2 needs TLS, and the suite speaks cleartext HTTP/2)', ...skip } };
+  return {
+    name,
+    mount,
+    skip: {
+      http2: 'the runtime is served over HTTP/1.1 here (its HTTP/2 needs TLS, and the suite speaks cleartext HTTP/2)',
+      'topics-large-replay':
+        "the case's hub runs in the test process and sees the runtime's stream through the bridge, which cannot tell it synchronously that the connection is full: the pace of a replay is not the runtime's to keep (the hub's own pacing is tested in @sse/core, and over every Node adapter's socket)",
+      ...skip,
+    },
+  };
 }
 
 /** Starts the runtime once, on first use. */

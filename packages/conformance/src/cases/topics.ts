@@ -190,4 +190,53 @@ export const topicCases: CaseGroup[] = [
       },
     ],
   },
+  {
+    name: 'topics-large-replay',
+    tests: [
+      {
+        title: 'a resume whose replay is 180 times the stream bound (12 MB, past what the sockets hold) reaches a real EventSource whole, at its pace, on the same connection',
+        async run(t) {
+          const COUNT = 3000;
+          const hub = t.track(createTopicHub({ historyLimit: COUNT }));
+          const streams: EventStream[] = [];
+          const resumes: Array<readonly TopicResumeStatus[]> = [];
+          const held = deferred();
+          let requests = 0;
+          const server = await t.mount((stream) => void streams.push(stream), {
+            retry: 50,
+            retryJitter: 0,
+            keepAlive: false,
+            maxBufferedBytes: 65_536,
+            topics: {
+              hub,
+              from: () => ['feed:1'],
+              authorize: async () => {
+                // The reconnect waits here until the events it will have missed are published.
+                if (++requests === 2) await held.promise;
+                return true;
+              },
+              onResume: (statuses) => void resumes.push(statuses),
+            },
+          });
+          const source = t.track(new EventSourceClient('undici', server.url, ['message']));
+          await eventually(() => streams.length === 1, 'the handler to run');
+          await hub.publish('feed:1', { data: 'first' });
+          await source.waitForMessages(1);
+          streams[0]!.close(); // a clean end: the EventSource reconnects with its Last-Event-ID
+          await eventually(() => requests === 2, 'the EventSource to reconnect');
+          const padding = 'x'.repeat(4000);
+          for (let i = 0; i < COUNT; i++) await hub.publish('feed:1', { data: `${i} ${padding}` });
+          held.resolve();
+          await source.waitForMessages(1 + COUNT);
+          await eventually(() => resumes.length === 2, 'the replay to be written');
+          // Never taken for a slow client: one reconnect (the server's close), no more.
+          expect(source.opens).toBe(2);
+          expect(streams[1]!.isClosed).toBe(false);
+          expect(resumes[1]).toEqual([{ topic: 'feed:1', status: 'resumed', count: COUNT }]);
+          const numbers = source.messages.slice(1).map(({ data }) => Number((JSON.parse(data) as { data: string }).data.split(' ')[0]));
+          expect(numbers).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+        },
+      },
+    ],
+  },
 ];
