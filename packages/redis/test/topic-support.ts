@@ -18,7 +18,7 @@ export interface TopicInstance {
   close(): Promise<void>;
 }
 
-export async function startTopicInstance(options: RedisTopicStoreOptions): Promise<TopicInstance> {
+export async function startTopicInstance(options: RedisTopicStoreOptions, streams: { maxBufferedBytes?: number } = {}): Promise<TopicInstance> {
   const errors: unknown[] = [];
   let subscribed = 0;
   const store = createRedisTopicStore({ ...options, onError: (error) => errors.push(error) });
@@ -28,7 +28,7 @@ export async function startTopicInstance(options: RedisTopicStoreOptions): Promi
       const topics = new URL(req.url ?? '/', 'http://x').searchParams.get('topics')?.split(',') ?? [];
       void hub.subscribe(stream, topics).then(() => subscribed++);
     },
-    { retry: 50, keepAlive: false },
+    { retry: 50, keepAlive: false, ...streams },
   );
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/events') === true) events(req, res);
