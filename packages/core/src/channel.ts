@@ -3,7 +3,7 @@ import { SseError, SseFormatError } from './errors.js';
 import { eventTooLarge, utf8Length } from './event-size.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { checkGapEventName, encodeGapFrame, type GapInfo } from './gap.js';
-import { kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
+import { kCloseWith, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
 import { DEFAULT_WRITES_PER_TURN, FanOut } from './internal/fan-out.js';
 import { toEventFields } from './send-argument.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions, type StoreGap } from './store.js';
@@ -135,6 +135,8 @@ interface PendingGap {
 }
 
 const isGap = (entry: ChannelEvent | PendingGap): entry is PendingGap => 'gap' in entry;
+/** Live events held per subscriber while its replay is read and written; past it the stream closes as a slow client. */
+const MAX_HELD_EVENTS = 10_000;
 
 /**
  * Creates a channel: a group of streams that receive the same broadcasts, with optional history.
@@ -303,44 +305,25 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   #replay(subscriber: Subscriber<E>, lastEventId: string, onReplay: SubscribeOptions<E>['onReplay']): void {
     subscriber.pending = [];
     const finish = (events: readonly ChannelEvent[] | null, error?: unknown): void => {
+      if (!this.#subscribers.has(subscriber)) {
+        subscriber.pending = null;
+        return;
+      }
+      if (events !== null && error === undefined) {
+        this.#writeReplay(subscriber, events, lastEventId, onReplay);
+        return;
+      }
       const pending = subscriber.pending ?? [];
       subscriber.pending = null;
-      if (!this.#subscribers.has(subscriber)) return;
-      let seen: Set<string> | undefined;
-      // Set while the client was just told of a gap and got no event since: a second one would say nothing new.
-      let toldOfGap = error !== undefined || events === null;
       if (error !== undefined) {
         this.#sendGap(subscriber, { reason: 'replay-failed', lastEventId });
         this.#report(onReplay, { status: 'error', lastEventId, error });
-      } else if (events === null) {
+      } else {
         this.#sendGap(subscriber, { reason: 'unknown-id', lastEventId });
         this.#report(onReplay, { status: 'unknown', lastEventId });
-      } else {
-        seen = new Set();
-        let count = 0;
-        for (const event of events) {
-          seen.add(event.id);
-          if (this.#write(subscriber, event)) count++;
-        }
-        subscriber.stream[kReplayed](count);
-        this.#report(onReplay, { status: 'replayed', lastEventId, count });
       }
-      // onReplay may have unsubscribed (or closed) the stream: then nothing more goes to it.
-      if (!this.#subscribers.has(subscriber)) return;
-      // A store whose live path lags behind its history (@sse/redis) can deliver, during the read,
-      // events up to the client's own last id: the client already has those.
-      const alreadySeen = pending.findIndex((event) => !isGap(event) && event.id === lastEventId);
-      for (const event of pending.slice(alreadySeen + 1)) {
-        if (isGap(event)) {
-          // A replay is contiguous from the client's id to the end of the read: when it holds the
-          // first event after the store's gap, this client missed nothing.
-          if (toldOfGap || (event.resumeFrom !== undefined && seen?.has(event.resumeFrom) === true)) continue;
-          this.#sendGap(subscriber, event.gap);
-          toldOfGap = true;
-        } else if ((seen === undefined || !seen.has(event.id)) && this.#write(subscriber, event)) {
-          toldOfGap = false;
-        }
-      }
+      // The client was just told of a gap: a second one at once would say nothing new.
+      this.#flushHeld(subscriber, pending, lastEventId, undefined, true);
     };
     let result: ReturnType<ChannelStore['since']>;
     try {
@@ -359,6 +342,74 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       );
     } else {
       finish(result);
+    }
+  }
+
+  /**
+   * Writes a replay at the client's pace: once the connection is full, the rest waits for it to
+   * drain, so a replay larger than the stream's `maxBufferedBytes` is not taken for a slow client
+   * (whose resume would ask for the same replay again). Live events wait behind it (see {@link #hold}).
+   */
+  #writeReplay(subscriber: Subscriber<E>, events: readonly ChannelEvent[], lastEventId: string, onReplay: SubscribeOptions<E>['onReplay']): void {
+    const seen = new Set<string>();
+    let count = 0;
+    let at = 0;
+    const run = (): void => {
+      while (at < events.length) {
+        if (!this.#subscribers.has(subscriber) || subscriber.stream.isClosed) {
+          subscriber.pending = null;
+          return;
+        }
+        if (!subscriber.stream.writable) {
+          void subscriber.stream.whenWritable().then(run);
+          return;
+        }
+        const event = events[at++]!;
+        seen.add(event.id);
+        if (this.#write(subscriber, event)) count++;
+      }
+      const pending = subscriber.pending ?? [];
+      subscriber.pending = null;
+      if (!this.#subscribers.has(subscriber)) return;
+      subscriber.stream[kReplayed](count);
+      this.#report(onReplay, { status: 'replayed', lastEventId, count });
+      this.#flushHeld(subscriber, pending, lastEventId, seen, false);
+    };
+    run();
+  }
+
+  /**
+   * Keeps a live event (or a store's gap) until the subscriber's replay is written. Past
+   * {@link MAX_HELD_EVENTS} the client is too slow to catch up: the stream closes as a slow
+   * client, and its resume starts from what it did get.
+   */
+  #hold(subscriber: Subscriber<E>, entry: ChannelEvent | PendingGap): void {
+    const pending = subscriber.pending!;
+    if (pending.length < MAX_HELD_EVENTS) {
+      pending.push(entry);
+      return;
+    }
+    subscriber.pending = [];
+    subscriber.stream[kCloseWith]('slow-client');
+  }
+
+  /** After the replay: the live events held meanwhile (and the store's gaps), less what the replay already held. */
+  #flushHeld(subscriber: Subscriber<E>, pending: ReadonlyArray<ChannelEvent | PendingGap>, lastEventId: string, seen: Set<string> | undefined, toldOfGap: boolean): void {
+    // onReplay may have unsubscribed (or closed) the stream: then nothing more goes to it.
+    if (!this.#subscribers.has(subscriber)) return;
+    // A store whose live path lags behind its history (@sse/redis) can deliver, during the read,
+    // events up to the client's own last id: the client already has those.
+    const alreadySeen = pending.findIndex((event) => !isGap(event) && event.id === lastEventId);
+    for (const event of pending.slice(alreadySeen + 1)) {
+      if (isGap(event)) {
+        // A replay is contiguous from the client's id to the end of the read: when it holds the
+        // first event after the store's gap, this client missed nothing.
+        if (toldOfGap || (event.resumeFrom !== undefined && seen?.has(event.resumeFrom) === true)) continue;
+        this.#sendGap(subscriber, event.gap);
+        toldOfGap = true;
+      } else if ((seen === undefined || !seen.has(event.id)) && this.#write(subscriber, event)) {
+        toldOfGap = false;
+      }
     }
   }
 
@@ -383,7 +434,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     if (this.#gapEvent === false) return;
     let frame: Uint8Array | undefined;
     for (const subscriber of this.#subscribers) {
-      if (subscriber.pending !== null) subscriber.pending.push({ gap: info, resumeFrom });
+      if (subscriber.pending !== null) this.#hold(subscriber, { gap: info, resumeFrom });
       else subscriber.stream[kWriteFrame]((frame ??= encodeGapFrame(this.#gapEvent, info)));
     }
   }
@@ -406,7 +457,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     const broadcastFilter = event.local?.filter;
     for (const subscriber of this.#subscribers) {
       if (subscriber.pending !== null) {
-        subscriber.pending.push(event);
+        this.#hold(subscriber, event);
         continue;
       }
       // Measured before any filter: an oversized event is never deserialized for one.
@@ -430,7 +481,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
   #deliverInSlices(event: ChannelEvent): void {
     const targets: Array<Subscriber<E>> = [];
     for (const subscriber of this.#subscribers) {
-      if (subscriber.pending !== null) subscriber.pending.push(event);
+      if (subscriber.pending !== null) this.#hold(subscriber, event);
       else targets.push(subscriber);
     }
     const chunk = this.#encode(event);

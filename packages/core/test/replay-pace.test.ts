@@ -1,10 +1,11 @@
-// A replay larger than what a stream may queue (`maxBufferedBytes`) must not be taken for a slow
+// A replay (a topic hub's, a channel's) larger than what a stream may queue (`maxBufferedBytes`) must not be taken for a slow
 // client: closing it would make the client resume, ask for the same replay, and be closed again,
 // for ever. It goes at the client's pace instead, with the topic's live events held behind it.
 import { describe, expect, it } from 'vitest';
-import { createTopicHub } from '../src/index.js';
+import { createChannel, createTopicHub, type ReplayResult } from '../src/index.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
+import { parseChunks } from './parse.js';
 import { lastEventIdOf, routedEvents } from './topic-client.js';
 
 /** A client that reads a few frames at a time: every `every`-th write fills its connection until `drain()`. */
@@ -108,5 +109,55 @@ describe('topic hub: a replay at the client pace', () => {
     expect(statuses).toEqual([{ topic: 'room:a', status: 'resumed', count: all.length - got.length }]);
     expect(routedEvents(again.chunks)).toEqual(all.slice(got.length));
     await hub.close();
+  });
+});
+
+describe('channel: a replay at the client pace', () => {
+  const data = (sink: MemorySink): string[] => parseChunks(sink.chunks).events.map((event) => event.data);
+
+  it('a replay 30 times the stream bound is written whole, in order, as the client reads; live events wait behind it', async () => {
+    const channel = createChannel({ history: 5000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3000; i++) ids.push(await channel.broadcast({ data: `m${i} ${'x'.repeat(80)}` }));
+    const sink = new SlowSink(5);
+    const stream = createEventStream(sink, { keepAlive: false, maxBufferedBytes: 10_000, lastEventId: ids[0] });
+    const results: ReplayResult[] = [];
+    channel.subscribe(stream, { onReplay: (result) => results.push(result) });
+    expect(sink.chunks.length).toBe(5); // the comment at open, then four events: the connection is full
+    expect(results).toEqual([]);
+    void channel.broadcast('live 1');
+    void channel.broadcast('live 2');
+    let drains = 0;
+    while (results.length === 0 && drains < 10_000) {
+      drains++;
+      sink.drain();
+      await turn();
+    }
+    expect(stream.isClosed).toBe(false);
+    expect(drains).toBeGreaterThan(100);
+    expect(results).toEqual([{ status: 'replayed', lastEventId: ids[0], count: 2999 }]);
+    sink.accepting = true;
+    sink.drain();
+    await channel.broadcast('after');
+    const got = data(sink);
+    expect(got.slice(0, 2999).map((line) => line.split(' ')[0])).toEqual(ids.slice(1).map((_, i) => `m${i + 1}`));
+    expect(got.slice(2999)).toEqual(['live 1', 'live 2', 'after']);
+    await channel.close();
+  });
+
+  it('a client that stops reading during its replay is closed as a slow client when a live event finds 10,000 waiting', async () => {
+    const channel = createChannel({ history: 100 });
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) ids.push(await channel.broadcast(`m${i}`));
+    const sink = new SlowSink(3);
+    const stream = createEventStream(sink, { keepAlive: false, lastEventId: ids[0] });
+    channel.subscribe(stream);
+    for (let i = 0; i < 10_000; i++) void channel.broadcast(`live ${i}`);
+    expect(stream.isClosed).toBe(false);
+    void channel.broadcast('one more');
+    expect(stream.isClosed).toBe(true);
+    expect(await stream.closed).toEqual({ reason: 'slow-client' });
+    expect(channel.size).toBe(0);
+    await channel.close();
   });
 });
