@@ -54,7 +54,8 @@ return { epoch, offset, order }
  * the `window - 1` before it (how a listener checks that the history it delivered is still there).
  *
  * KEYS[1] meta, KEYS[2] stream; ARGV[1] candidate epoch, ARGV[2] meta TTL (ms), ARGV[3] offset
- * (`''`: head only), ARGV[4] history max age (ms), ARGV[5] expected epoch (`''`: any), ARGV[6] window.
+ * (`''`: head only), ARGV[4] history max age (ms), ARGV[5] expected epoch (`''`: any), ARGV[6] window,
+ * ARGV[7] (optional) most entries read (`0`: all).
  * Returns `{ epoch, head }` or `{ epoch, head, { id, uid, … }, entries, from }`.
  */
 export const TOPIC_SINCE_SCRIPT = `${EPOCH}
@@ -77,7 +78,11 @@ local events = {}
 if from < head then
   local t = redis.call('TIME')
   local oldest = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[4])) * 1000
-  for _, entry in ipairs(redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+')) do
+  local count = tonumber(ARGV[7] or '0')
+  local range
+  if count > 0 then range = redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+', 'COUNT', count)
+  else range = redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+') end
+  for _, entry in ipairs(range) do
     if #events > 0 or tonumber(entry[2][2]) >= oldest then events[#events + 1] = entry end
   end
 end

@@ -20,6 +20,10 @@ const SLOTS_REFRESH_MS = 1000;
  * sent again would only add to the queue it waits in.
  */
 const SYNC_TIMEOUT_FACTOR = 10;
+/** Entries one history read of a resume takes; a longer history is read in several. */
+const HISTORY_PAGE = 1000;
+/** A max age no entry reaches: the pages after the first of a history read are not filtered by age. */
+const NO_AGE_BOUND_MS = 2 ** 50;
 
 /** Options of {@link createRedisTopicStore}: exactly one of `url` and `nodes`. */
 export interface RedisTopicStoreOptions {
@@ -229,12 +233,32 @@ class RedisTopicStoreImpl implements RedisTopicStore {
   async since(topic: string, offset?: number): Promise<TopicHistory> {
     const keys = topicKeys(this.#prefix, topic);
     const [epoch, head, , entries = []] = await this.#send(topic, 'history read', () =>
-      this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, offset === undefined ? '' : String(offset), this.#maxAgeMs, '', 0),
+      this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, offset === undefined ? '' : String(offset), this.#maxAgeMs, '', 0, HISTORY_PAGE),
     );
     if (offset === undefined || offset >= head) return { status: 'ok', epoch, offset: head, events: [] };
     const events = entries.map((entry) => toEvent(topic, epoch, decodeEntry(entry, epoch)));
     if (events[0]?.offset !== offset + 1) return { status: 'trimmed', epoch, offset: head };
-    return { status: 'ok', epoch, offset: head, events };
+    // A long history is read a page at a time, each page a short command within the deadline (one
+    // read of 100,000 entries would hold Redis and outlast it), up to the head the first page saw:
+    // what came later arrives live.
+    let last = events.at(-1)!.offset;
+    let page = entries.length;
+    while (page === HISTORY_PAGE && last < head) {
+      const from = last;
+      const [now, nowHead, , more = []] = await this.#send(topic, 'history read', () =>
+        // No age bound after the first page: an entry after one young enough is not older than it.
+        this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), NO_AGE_BOUND_MS, '', 0, HISTORY_PAGE),
+      );
+      // The history restarted meanwhile: what was read belongs to the old one (the hub reports a reset).
+      if (now !== epoch) return { status: 'ok', epoch: now, offset: nowHead, events: [] };
+      const first = more[0] === undefined ? undefined : offsetOf(more[0][0]);
+      // Trimmed while it was read: never a silent hole.
+      if (first !== from + 1) return { status: 'trimmed', epoch, offset: head };
+      for (const entry of more) events.push(toEvent(topic, epoch, decodeEntry(entry, epoch)));
+      last = events.at(-1)!.offset;
+      page = more.length;
+    }
+    return { status: 'ok', epoch, offset: Math.max(head, last), events };
   }
 
   listen(name: string, listener: (event: TopicEvent) => void): () => void {

@@ -82,6 +82,29 @@ describe.each(targets)('createRedisTopicStore on %s', (_name, target) => {
     expect(await none.since('news', 2)).toMatchObject({ status: 'ok', offset: 2, events: [] });
   });
 
+  it('a history longer than one read (2,500 events, reads of 1,000) comes back whole from any offset, page edges too', async () => {
+    const one = store(target(), { historyLimit: 5000 });
+    for (let i = 0; i < 25; i++) await Promise.all(Array.from({ length: 100 }, () => one.publish('long', { data: 'x' })));
+    for (const from of [0, 1, 999, 1000, 1001, 2000, 2499]) {
+      const history = await one.since('long', from);
+      expect(history.status === 'ok' && history.events.map((event) => event.offset), `from ${from}`).toEqual(Array.from({ length: 2500 - from }, (_, i) => from + 1 + i));
+      expect(history.offset).toBe(2500);
+    }
+  });
+
+  it('a long history trimmed while its pages are read reads as trimmed, never with a hole', async () => {
+    const one = store(target(), { historyLimit: 2500 });
+    for (let i = 0; i < 25; i++) await Promise.all(Array.from({ length: 100 }, () => one.publish('busy', { data: 'x' })));
+    for (let round = 0; round < 3; round++) {
+      // Each publish trims the oldest entry while the read goes on.
+      const [history] = await Promise.all([one.since('busy', 2500 * round), ...Array.from({ length: 2500 }, () => one.publish('busy', { data: 'y' }))]);
+      if (history.status === 'ok') {
+        const offsets = history.events.map((event) => event.offset);
+        expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => 2500 * round + 1 + i));
+      } else expect(history.status).toBe('trimmed');
+    }
+  });
+
   it('keeps the epoch of a listened topic while it is quiet; an unused one expires and starts a new epoch', async () => {
     const one = store(target(), { historyMaxAgeMs: 150, historyMetaTtlMs: 150 });
     const stop = one.listen('quiet', () => {});
