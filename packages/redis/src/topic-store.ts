@@ -20,7 +20,7 @@ const SLOTS_REFRESH_MS = 1000;
  * sent again would only add to the queue it waits in.
  */
 const SYNC_TIMEOUT_FACTOR = 10;
-/** Entries one history read of a resume takes; a longer history is read in several. */
+/** Entries one history read takes (a resume's, a listener's catch-up); a longer history is read in several. */
 const HISTORY_PAGE = 1000;
 /** A max age no entry reaches: the pages after the first of a history read are not filtered by age. */
 const NO_AGE_BOUND_MS = 2 ** 50;
@@ -551,8 +551,10 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     const known = topic.epoch;
     const from = topic.offset;
     const [epoch, head, uids = [], entries = [], start = 0] = await this.#syncRead(topic, () =>
-      this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW),
+      this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW, HISTORY_PAGE),
     );
+    // A full page: there may be more, read next round (each read a short command, not one that holds Redis).
+    if (entries.length === HISTORY_PAGE) topic.syncAgain = true;
     if (topic.stopped || topic.epoch !== known || topic.offset !== from) return;
     if (epoch !== known) {
       // A new history (Redis lost its data, the topic expired, another instance started a new
