@@ -553,8 +553,9 @@ class RedisTopicStoreImpl implements RedisTopicStore {
     const [epoch, head, uids = [], entries = [], start = 0] = await this.#syncRead(topic, () =>
       this.#commands.sseTopicSince(keys.meta, keys.stream, newEpoch(), this.#metaTtlMs, String(from), this.#maxAgeMs, known, VERIFY_WINDOW, HISTORY_PAGE),
     );
-    // A full page: there may be more, read next round (each read a short command, not one that holds Redis).
-    if (entries.length === HISTORY_PAGE) topic.syncAgain = true;
+    // The history goes on past this page: the rest is read next round (each read a short command,
+    // not one that holds Redis).
+    if (entries.length > 0 && offsetOf(entries[entries.length - 1]![0]) < head) topic.syncAgain = true;
     if (topic.stopped || topic.epoch !== known || topic.offset !== from) return;
     if (epoch !== known) {
       // A new history (Redis lost its data, the topic expired, another instance started a new
