@@ -2,7 +2,7 @@
 // client: closing it would make the client resume, ask for the same replay, and be closed again,
 // for ever. It goes at the client's pace instead, with the topic's live events held behind it.
 import { describe, expect, it } from 'vitest';
-import { createChannel, createTopicHub, type ReplayResult } from '../src/index.js';
+import { createChannel, createTopicHub, type ReplayResult, type TopicHub } from '../src/index.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
@@ -26,15 +26,20 @@ const TOPICS = ['room:a', 'room:b'];
 /** Lets the hub's waiting replay go on (a drained stream wakes it through a promise). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Publishes 0, 1, 2… and returns each event as `routedEvents` shows it. */
+function numbered(hub: TopicHub): (topic: string) => string {
+  let n = 0;
+  return (topic) => {
+    const data = n++;
+    void hub.publish(topic, { data });
+    return `${topic}/message/${data}`;
+  };
+}
+
 describe('topic hub: a replay at the client pace', () => {
   it('a replay 40 times the stream bound is written whole, in order, as the client reads; live events wait behind it', async () => {
     const hub = createTopicHub({ historyLimit: 10_000 });
-    let n = 0;
-    const publish = (topic: string): string => {
-      const data = n++;
-      void hub.publish(topic, { data });
-      return `${topic}/message/${data}`;
-    };
+    const publish = numbered(hub);
     const first = { sink: new MemorySink() };
     const firstStream = createEventStream(first.sink, { keepAlive: false });
     await hub.subscribe(firstStream, TOPICS);
@@ -77,12 +82,7 @@ describe('topic hub: a replay at the client pace', () => {
 
   it('a client that stops reading during its replay, while the topic goes on, is closed as a slow client when a live event finds 10,000 waiting, and resumes from what it got', async () => {
     const hub = createTopicHub({ historyLimit: 20_000 });
-    let n = 0;
-    const publish = (topic: string): string => {
-      const data = n++;
-      void hub.publish(topic, { data });
-      return `${topic}/message/${data}`;
-    };
+    const publish = numbered(hub);
     const first = new MemorySink();
     await hub.subscribe(createEventStream(first, { keepAlive: false }), ['room:a']);
     publish('room:a');
