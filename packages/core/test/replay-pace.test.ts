@@ -1,7 +1,7 @@
 // A replay (a topic hub's, a channel's) larger than what a stream may queue (`maxBufferedBytes`) must not be taken for a slow
 // client: closing it would make the client resume, ask for the same replay, and be closed again,
 // for ever. It goes at the client's pace instead, with the topic's live events held behind it.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createChannel, createTopicHub, type ReplayResult, type TopicHub } from '../src/index.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
@@ -109,6 +109,38 @@ describe('topic hub: a replay at the client pace', () => {
     expect(statuses).toEqual([{ topic: 'room:a', status: 'resumed', count: all.length - got.length }]);
     expect(routedEvents(again.chunks)).toEqual(all.slice(got.length));
     await hub.close();
+  });
+});
+
+describe('topic hub: a replay that waits on a client that stopped reading', () => {
+  it('ends with the stream when the client stalls (stallTimeoutMs): nothing of the replay stays held', async () => {
+    vi.useFakeTimers();
+    try {
+      const hub = createTopicHub({ historyLimit: 1000 });
+      const publish = numbered(hub);
+      const first = new MemorySink();
+      await hub.subscribe(createEventStream(first, { keepAlive: false }), ['room:a']);
+      publish('room:a');
+      first.disconnect();
+      for (let i = 0; i < 500; i++) publish('room:a');
+      const sink = new SlowSink(3);
+      const stream = createEventStream(sink, { keepAlive: false, stallTimeoutMs: 1000, lastEventId: lastEventIdOf(first.chunks) });
+      let statuses: unknown;
+      void hub.subscribe(stream, ['room:a']).then((value) => (statuses = value));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(stream.isClosed).toBe(false);
+      expect(hub.streamCount).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await stream.closed).toEqual({ reason: 'stalled' });
+      expect(hub.streamCount).toBe(0);
+      expect(hub.topicCount).toBe(0);
+      // The replay gave up: subscribe still settles, with what was found.
+      await vi.advanceTimersByTimeAsync(0);
+      expect(statuses).toEqual([{ topic: 'room:a', status: 'resumed', count: 500 }]);
+      await hub.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
