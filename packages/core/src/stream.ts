@@ -5,8 +5,10 @@ import { encodeFrame, formatComment, formatEvent, serializeJson, type Serializer
 import { defaultHeaders, lowerCaseKeys } from './headers.js';
 import {
   CORE_IDENTITY,
+  kBeginBatch,
   kCloseWith,
   kCreatedBy,
+  kEndBatch,
   kFinished,
   kForceAbort,
   kObserve,
@@ -43,6 +45,38 @@ import { jittered, unrefTimer } from './timers.js';
 
 /** Queued events are written in batches of about this size when the client drains. */
 const DRAIN_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Frames batched by a fan-out (see {@link kBeginBatch}) leave in one write once they reach this
+ * size: what a sink holds beyond its own bound stays about what one event's write left there.
+ */
+const WRITE_BATCH_BYTES = 16 * 1024;
+
+// The last few batches joined: a fan-out hands consecutive streams the same frames, joined once.
+const JOINED_KEPT = 4;
+const joinedParts: Array<readonly Uint8Array[]> = [];
+const joinedBytes: Uint8Array[] = [];
+let joinedNext = 0;
+
+function joinFrames(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  search: for (let k = 0; k < joinedParts.length; k++) {
+    const kept = joinedParts[k]!;
+    if (kept.length !== parts.length) continue;
+    for (let i = 0; i < parts.length; i++) if (kept[i] !== parts[i]) continue search;
+    return joinedBytes[k]!;
+  }
+  const joined = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  joinedParts[joinedNext] = parts;
+  joinedBytes[joinedNext] = joined;
+  joinedNext = (joinedNext + 1) % JOINED_KEPT;
+  return joined;
+}
 
 /**
  * Opens an event stream over a sink: writes the status and headers, starts keep-alives, and
@@ -154,6 +188,9 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   // Created when the connection first fills up: most streams never queue anything.
   #queue: Queue<Uint8Array> | undefined;
   #queuedBytes = 0;
+  /** Frames a fan-out batches into one sink write (see {@link kBeginBatch}), while it does. */
+  #batch: Uint8Array[] | undefined;
+  #batchBytes = 0;
   #sinkFull = false;
   #isClosed = false;
   #slowEpisode = false;
@@ -371,6 +408,15 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     if (this.#isClosed || chunk.byteLength > this.#settings.maxEventBytes) return false;
     this.#lastWriteAt = clock(now ?? Date.now());
     this.#observer?.onWrite?.(chunk.byteLength, isComment);
+    if (this.#batch !== undefined && !this.#sinkFull && this.#queuedBytes === 0) {
+      if (this.#batchBytes + chunk.byteLength > WRITE_BATCH_BYTES) this.#writeBatch();
+      if (this.#isClosed) return false;
+      if (!this.#sinkFull) {
+        this.#batch.push(chunk);
+        this.#batchBytes += chunk.byteLength;
+        return true;
+      }
+    }
     if (!this.#sinkFull && this.#queuedBytes === 0) {
       this.#writeToSink(chunk);
       return !this.#isClosed;
@@ -379,6 +425,26 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     this.#queuedBytes += chunk.byteLength;
     if (this.#queuedBytes > this.#settings.maxBufferedBytes) this.#overflow();
     return !this.#isClosed;
+  }
+
+  [kBeginBatch](): void {
+    if (!this.#isClosed) this.#batch ??= [];
+  }
+
+  [kEndBatch](): void {
+    if (this.#batch === undefined) return;
+    this.#writeBatch();
+    this.#batch = undefined;
+  }
+
+  /** Writes what was batched so far as one chunk (every frame in it whole), and batching goes on. */
+  #writeBatch(): void {
+    const batch = this.#batch!;
+    if (batch.length === 0) return;
+    const size = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (!this.#isClosed) this.#writeToSink(joinFrames(batch, size));
   }
 
   #writeToSink(chunk: Uint8Array): void {
@@ -541,9 +607,12 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     else if (this.#onClientGone !== undefined) this.#sink.signal.removeEventListener('abort', this.#onClientGone);
     if (this.#onShutdown !== undefined) this.#settings.signal?.removeEventListener('abort', this.#onShutdown);
     const graceful = reason === 'server' || reason === 'shutdown' || reason === 'lifetime';
+    const batch = this.#batch;
+    this.#batch = undefined;
     try {
       if (graceful) {
-        // Queued events are whole frames: hand them over so the client gets them before the end.
+        // Batched and queued events are whole frames: hand them over so the client gets them before the end.
+        if (batch !== undefined && batch.length > 0) this.#sink.write(joinFrames(batch, this.#batchBytes));
         const queue = this.#queue;
         while (queue !== undefined && queue.length > 0) {
           this.#sink.write(this.#takeBatch(queue, Number.POSITIVE_INFINITY));
@@ -563,6 +632,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     }
     this.#queue = undefined;
     this.#queuedBytes = 0;
+    this.#batchBytes = 0;
     const info: CloseInfo = error === undefined ? { reason } : { reason, error };
     this.#closeInfo = info;
     this.#controller?.abort(closedError(info));

@@ -108,6 +108,29 @@ describe('@sse/node: events straight to the socket', () => {
     expect(client.text().slice(before)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   });
 
+  it('publishes queued faster than they are written are joined: several whole events per HTTP chunk, all of them, in order', async () => {
+    const { port, opened } = await start();
+    const clients = Array.from({ length: 24 }, () => rawClient(port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await until(() => opened.length === clients.length, 'the streams');
+    // 24 streams, 4 writes per turn: a burst of 60 publishes queues up behind the first.
+    const hub = createTopicHub({ writesPerTurn: 4 });
+    for (const { stream } of opened) await hub.subscribe(stream, ['room:1']);
+    for (let i = 1; i <= 60; i++) void hub.publish('room:1', { data: i });
+    const eventsOf = (text: string): string[] => [...text.matchAll(/"data":(\d+)/g)].map((match) => match[1]!);
+    await until(() => clients.every((client) => eventsOf(client.text()).length === 60), 'every event at every client');
+    const expected = Array.from({ length: 60 }, (_, i) => String(i + 1));
+    let chunksWithEvents = 0;
+    for (const client of clients) {
+      const { chunks, rest } = dechunk(client.text().slice(headEnd(client.text())));
+      expect(rest).toBe('');
+      for (const chunk of chunks) expect(chunk.endsWith('\n\n')).toBe(true);
+      expect(eventsOf(chunks.join(''))).toEqual(expected);
+      chunksWithEvents += chunks.filter((chunk) => chunk.includes('"data"')).length;
+    }
+    // One chunk per event and client would be 1,440.
+    expect(chunksWithEvents).toBeLessThan(1_440 / 4);
+  });
+
   it('HTTP/1.0: no chunks to frame, so through res.write; the body is the bare events and ends with the connection', async () => {
     const { port, opened } = await start();
     const client = rawClient(port, 'GET /events HTTP/1.0\r\n\r\n');

@@ -13,7 +13,7 @@ import type { HeaderValue } from '../request.js';
 import type { AnyEventStream, CloseInfo, CloseReason, SlowClientInfo } from '../stream-types.js';
 
 /** Bumped whenever a member below changes meaning; copies with different numbers refuse each other. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 declare const __SSE_CORE_VERSION__: string | undefined;
 declare const __SSE_CORE_FORMAT__: string | undefined;
@@ -26,6 +26,12 @@ export const kCreatedBy: unique symbol = Symbol.for('@sse/core.createdBy');
 
 /** Writes a pre-encoded frame (channels encode a broadcast once and hand every stream the same bytes). */
 export const kWriteFrame: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.writeFrame`);
+/**
+ * Between these two, the frames written to the stream leave in one write to its sink (a fan-out
+ * visiting it for several publishes at once); protocol 2.
+ */
+export const kBeginBatch: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.beginBatch`);
+export const kEndBatch: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.endBatch`);
 /** Tells the stream's observer a channel replayed `count` events to it. */
 export const kReplayed: unique symbol = Symbol.for(`@sse/core.internals/${PROTOCOL_VERSION}.replayed`);
 /** Attaches the one observer (the registry) that hears about writes, slow clients, replays and the close. */
@@ -66,6 +72,9 @@ export interface StreamInternals {
    * stays open).
    */
   [kWriteFrame](chunk: Uint8Array, now?: number, isComment?: boolean): boolean;
+  /** Frames written from now on wait (up to a few KiB) to leave in one sink write, at {@link kEndBatch} at the latest. */
+  [kBeginBatch](): void;
+  [kEndBatch](): void;
   [kReplayed](count: number): void;
   [kObserve](observer: StreamObserver): void;
   [kOnClose](listener: () => void): void;

@@ -1,8 +1,8 @@
 import { checkOption } from '../check-option.js';
 import { SseError } from '../errors.js';
 import { checkEventName, serializeJson } from '../format.js';
-import { kCloseWith, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
-import { DEFAULT_WRITES_PER_TURN, FanOut } from '../internal/fan-out.js';
+import { kBeginBatch, kCloseWith, kEndBatch, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
+import { DEFAULT_WRITES_PER_TURN, FanOut, type VisitBatch } from '../internal/fan-out.js';
 import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
 import { createMemoryTopicStore, type MemoryTopicStoreOptions, type TopicHistory, type TopicStore } from './store.js';
@@ -72,7 +72,10 @@ export interface TopicHubOptions extends MemoryTopicStoreOptions {
    * publishes still reach every stream in order.
    * Those queued behind a sliced one wait with at most 1,024 slices of writes; past that, a new
    * one makes the writes it adds at once, so a publisher faster than the machine is held back
-   * rather than queued without bound. Defaults to `512`.
+   * rather than queued without bound. Publishes queued to the same subscribers are joined: a
+   * stream reached for several at once gets their frames in one write to its connection (up to
+   * 16 publishes and 16 KiB a write), so a burst the machine cannot write as fast as it comes costs
+   * fewer writes, not more latency. Defaults to `512`.
    */
   writesPerTurn?: number;
 }
@@ -171,8 +174,19 @@ interface HubTopic {
   epoch: string;
   epochKey: string;
   readonly subscriptions: Set<Subscription>;
+  /**
+   * The subscriptions as an array for sliced fan-outs, made once while they do not change: the
+   * publishes queued to one topic then share it, and are joined (see `FanOut`).
+   */
+  targets: Subscription[] | undefined;
   unlisten: (() => void) | undefined;
 }
+
+/** A stream visited for several publishes at once writes their frames to its connection in one write. */
+const BATCH_WRITES: VisitBatch<Subscription> = {
+  begin: (subscription) => subscription.state.stream[kBeginBatch](),
+  end: (subscription) => subscription.state.stream[kEndBatch](),
+};
 
 const EMPTY = new Uint8Array(0);
 
@@ -191,7 +205,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
 
   constructor(options: TopicHubOptions) {
     const { store, maxTopicsPerStream, gapEvent, onError, writesPerTurn, ...history } = options;
-    this.#fanOut = new FanOut(checkOption.positiveInteger('writesPerTurn', writesPerTurn ?? DEFAULT_WRITES_PER_TURN));
+    this.#fanOut = new FanOut(checkOption.positiveInteger('writesPerTurn', writesPerTurn ?? DEFAULT_WRITES_PER_TURN), { batch: BATCH_WRITES });
     this.#store = store ?? createMemoryTopicStore(history);
     this.#maxTopics = checkOption.positiveInteger('maxTopicsPerStream', maxTopicsPerStream ?? DEFAULT_MAX_TOPICS_PER_STREAM);
     if (gapEvent !== undefined && gapEvent !== false && (gapEvent === '' || gapEvent === 'message')) {
@@ -263,6 +277,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
       };
       state.subscriptions.set(name, subscription);
       topic.subscriptions.add(subscription);
+      topic.targets = undefined;
       return subscription;
     });
     state.idLine = undefined;
@@ -363,7 +378,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   #topicOf(name: string): HubTopic {
     let topic = this.#topics.get(name);
     if (topic === undefined) {
-      topic = { name, key: topicKey(name), epoch: '', epochKey: '', subscriptions: new Set(), unlisten: undefined };
+      topic = { name, key: topicKey(name), epoch: '', epochKey: '', subscriptions: new Set(), targets: undefined, unlisten: undefined };
       this.#topics.set(name, topic);
     }
     return topic;
@@ -383,6 +398,7 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
     state.idLine = undefined;
     if (state.subscriptions.get(topic.name) === subscription) state.subscriptions.delete(topic.name);
     topic.subscriptions.delete(subscription);
+    topic.targets = undefined;
     if (topic.subscriptions.size === 0 && this.#topics.get(topic.name) === topic) {
       this.#topics.delete(topic.name);
       const unlisten = topic.unlisten;
@@ -521,7 +537,9 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   #deliver(topic: HubTopic, event: TopicEvent): void {
     if (topic.subscriptions.size === 0) return;
     let delivery: Delivery | undefined;
-    this.#fanOut.run(topic.subscriptions, (subscription) => {
+    const subscriptions = topic.subscriptions;
+    const targets = this.#fanOut.fits(subscriptions.size) ? subscriptions : (topic.targets ??= [...subscriptions]);
+    this.#fanOut.run(targets, (subscription) => {
       // A slice on a later turn: the stream may have left the topic meanwhile.
       if (!topic.subscriptions.has(subscription)) return;
       if (subscription.pending !== null) {
