@@ -46,7 +46,7 @@ export interface StreamCounters {
   /** Comments written (keep-alives included). */
   commentsWritten: number;
   bytesWritten: number;
-  /** Times a client crossed `maxBufferedBytes` (dropped or trimmed, per policy). */
+  /** Times a client crossed `maxBufferedBytes` (dropped or trimmed, per policy), or was closed for falling too far behind a replay. */
   slowClients: number;
   /** Channel replays served from `Last-Event-ID`, and the events they carried. */
   replays: number;
@@ -231,7 +231,7 @@ export function createStreamRegistry(options: StreamRegistryOptions = {}): Strea
       metric('events_written_total', 'counter', 'Events written to connections.', c.eventsWritten);
       metric('comments_written_total', 'counter', 'Comments (keep-alives) written.', c.commentsWritten);
       metric('bytes_written_total', 'counter', 'Bytes written to connections.', c.bytesWritten);
-      metric('slow_clients_total', 'counter', 'Clients that crossed the buffer bound.', c.slowClients);
+      metric('slow_clients_total', 'counter', 'Clients that crossed the buffer bound or fell too far behind a replay.', c.slowClients);
       metric('replays_total', 'counter', 'Replays served from Last-Event-ID.', c.replays);
       metric('replayed_events_total', 'counter', 'Events sent by replays.', c.replayedEvents);
       metric('rejected_total', 'counter', 'Connections turned away by caps or the drain.', c.rejected);

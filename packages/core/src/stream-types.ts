@@ -101,7 +101,10 @@ export interface EventStreamOptions {
    * `GapInfo`), once per run of drops. `false` sends none. Defaults to `'sse-gap'` (`GAP_EVENT`).
    */
   gapEvent?: string | false;
-  /** Called when the byte bound is crossed (once per episode of slowness). */
+  /**
+   * Called when the byte bound is crossed (once per episode of slowness), and when a topic hub or
+   * channel closes the stream because its replay could not keep up (10,000 live events held).
+   */
   onSlowClient?: (info: SlowClientInfo) => void;
   /** Serializer for non-string data. Defaults to `JSON.stringify`. */
   serialize?: Serializer;

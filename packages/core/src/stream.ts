@@ -315,6 +315,13 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   }
 
   [kCloseWith](reason: CloseReason, error?: unknown): void {
+    if (reason === 'slow-client' && !this.#isClosed) {
+      // A topic hub or channel gave up on a client too slow for its replay: reported as the byte bound is.
+      const info = this.#slowInfo();
+      this.#close(reason, error);
+      this.#reportSlow(info);
+      return;
+    }
     this.#close(reason, error);
   }
 

@@ -2,7 +2,8 @@
 // client: closing it would make the client resume, ask for the same replay, and be closed again,
 // for ever. It goes at the client's pace instead, with the topic's live events held behind it.
 import { describe, expect, it, vi } from 'vitest';
-import { createChannel, createTopicHub, type ReplayResult, type TopicHub } from '../src/index.js';
+import { createChannel, createStreamRegistry, createTopicHub, type ReplayResult, type SlowClientInfo, type TopicHub } from '../src/index.js';
+import { kTrack, type InternalStream } from '../src/internal/protocol.js';
 import { createEventStream } from '../src/adapter.js';
 import { MemorySink } from './memory-sink.js';
 import { parseChunks } from './parse.js';
@@ -91,7 +92,10 @@ describe('topic hub: a replay at the client pace', () => {
     for (let i = 0; i < 100; i++) all.push(publish('room:a'));
 
     const sink = new SlowSink(3);
-    const stream = createEventStream(sink, { keepAlive: false, lastEventId: lastEventIdOf(first.chunks) });
+    const slow: SlowClientInfo[] = [];
+    const stream = createEventStream(sink, { keepAlive: false, lastEventId: lastEventIdOf(first.chunks), onSlowClient: (info) => slow.push(info) });
+    const registry = createStreamRegistry();
+    (registry as unknown as { [kTrack](stream: InternalStream, key: undefined): void })[kTrack](stream as unknown as InternalStream, undefined);
     void hub.subscribe(stream, ['room:a']);
     await turn();
     expect(sink.chunks.length).toBe(3);
@@ -100,6 +104,9 @@ describe('topic hub: a replay at the client pace', () => {
     all.push(publish('room:a'));
     expect(stream.isClosed).toBe(true);
     expect(await stream.closed).toEqual({ reason: 'slow-client' });
+    // Reported as a slow client, once, with what it had queued.
+    expect(slow).toEqual([{ policy: 'disconnect', bufferedBytes: expect.any(Number), droppedEvents: 0, droppedBytes: 0 }]);
+    expect(registry.counters().slowClients).toBe(1);
     expect(hub.streamCount).toBe(0); // nothing of it is held
     // The resume starts from the last event the client got: every event after it, then live.
     const got = routedEvents(sink.chunks);
@@ -182,13 +189,15 @@ describe('channel: a replay at the client pace', () => {
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) ids.push(await channel.broadcast(`m${i}`));
     const sink = new SlowSink(3);
-    const stream = createEventStream(sink, { keepAlive: false, lastEventId: ids[0] });
+    const slow: SlowClientInfo[] = [];
+    const stream = createEventStream(sink, { keepAlive: false, lastEventId: ids[0], onSlowClient: (info) => slow.push(info) });
     channel.subscribe(stream);
     for (let i = 0; i < 10_000; i++) void channel.broadcast(`live ${i}`);
     expect(stream.isClosed).toBe(false);
     void channel.broadcast('one more');
     expect(stream.isClosed).toBe(true);
     expect(await stream.closed).toEqual({ reason: 'slow-client' });
+    expect(slow.length).toBe(1);
     expect(channel.size).toBe(0);
     await channel.close();
   });

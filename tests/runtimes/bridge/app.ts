@@ -9,13 +9,17 @@ import { sse } from '@sse/hono';
 import { createFetchHandler, SseError, type EventStream, type ServeOptions, type StreamEvent } from '@sse/core';
 import { fetchServerInfo } from '@sse/core/adapter';
 
-/** The keys of the core's internal protocol (registered symbols: any copy of the core shares them). */
-const kWriteFrame = Symbol.for('@sse/core.internals/1.writeFrame');
-const kReplayed = Symbol.for('@sse/core.internals/1.replayed');
-const kForceAbort = Symbol.for('@sse/core.internals/1.forceAbort');
+/**
+ * The keys of the core's internal protocol (registered symbols: any copy of the core shares them);
+ * PROTOCOL is the version of packages/core/src/internal/protocol.ts, as in test/bridge.ts.
+ */
+const PROTOCOL = 2;
+const kWriteFrame = Symbol.for(`@sse/core.internals/${PROTOCOL}.writeFrame`);
+const kReplayed = Symbol.for(`@sse/core.internals/${PROTOCOL}.replayed`);
+const kForceAbort = Symbol.for(`@sse/core.internals/${PROTOCOL}.forceAbort`);
 const kCreatedBy = Symbol.for('@sse/core.createdBy');
-const kAdmit = Symbol.for('@sse/core.internals/1.admit');
-const kTrack = Symbol.for('@sse/core.internals/1.track');
+const kAdmit = Symbol.for(`@sse/core.internals/${PROTOCOL}.admit`);
+const kTrack = Symbol.for(`@sse/core.internals/${PROTOCOL}.track`);
 
 export type Ctrl = (path: string, body: unknown) => Promise<Response>;
 

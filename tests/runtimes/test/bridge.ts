@@ -28,17 +28,22 @@ import {
 import { createEventStream } from '@sse/core/adapter';
 import type { ConformanceCase, ConformanceHandler, ConformanceOptions, ConformanceTarget, MountedServer } from '@sse/conformance';
 
-const kWriteFrame = Symbol.for('@sse/core.internals/1.writeFrame');
-const kReplayed = Symbol.for('@sse/core.internals/1.replayed');
-const kObserve = Symbol.for('@sse/core.internals/1.observe');
-const kOnClose = Symbol.for('@sse/core.internals/1.onClose');
-const kOffClose = Symbol.for('@sse/core.internals/1.offClose');
-const kFinished = Symbol.for('@sse/core.internals/1.finished');
-const kForceAbort = Symbol.for('@sse/core.internals/1.forceAbort');
-const kCloseWith = Symbol.for('@sse/core.internals/1.closeWith');
-const kReportError = Symbol.for('@sse/core.internals/1.reportError');
+// The core's internal protocol, by hand (it is not exported): its version must be the one of
+// packages/core/src/internal/protocol.ts. A stale one fails at once (see `speaksTheCoreProtocol`).
+const PROTOCOL = 2;
+const kWriteFrame = Symbol.for(`@sse/core.internals/${PROTOCOL}.writeFrame`);
+const kBeginBatch = Symbol.for(`@sse/core.internals/${PROTOCOL}.beginBatch`);
+const kEndBatch = Symbol.for(`@sse/core.internals/${PROTOCOL}.endBatch`);
+const kReplayed = Symbol.for(`@sse/core.internals/${PROTOCOL}.replayed`);
+const kObserve = Symbol.for(`@sse/core.internals/${PROTOCOL}.observe`);
+const kOnClose = Symbol.for(`@sse/core.internals/${PROTOCOL}.onClose`);
+const kOffClose = Symbol.for(`@sse/core.internals/${PROTOCOL}.offClose`);
+const kFinished = Symbol.for(`@sse/core.internals/${PROTOCOL}.finished`);
+const kForceAbort = Symbol.for(`@sse/core.internals/${PROTOCOL}.forceAbort`);
+const kCloseWith = Symbol.for(`@sse/core.internals/${PROTOCOL}.closeWith`);
+const kReportError = Symbol.for(`@sse/core.internals/${PROTOCOL}.reportError`);
 const kCreatedBy = Symbol.for('@sse/core.createdBy');
-const kTrack = Symbol.for('@sse/core.internals/1.track');
+const kTrack = Symbol.for(`@sse/core.internals/${PROTOCOL}.track`);
 
 type Command = Record<string, unknown> & { op: string };
 
@@ -51,6 +56,10 @@ function discardSink() {
   return { signal: new AbortController().signal, open() {}, write: () => true, onDrain() {}, close() {}, abort() {} };
 }
 
+// A stream of the core itself has every key of the protocol above, or the versions differ.
+const speaksTheCoreProtocol = typeof (createEventStream(discardSink()) as unknown as Record<symbol, unknown>)[kBeginBatch] === 'function';
+if (!speaksTheCoreProtocol) throw new Error(`the runtime bridge speaks protocol ${PROTOCOL} of @sse/core's internals, and the core another: update PROTOCOL in tests/runtimes/test/bridge.ts and bridge/app.ts`);
+
 /** The handler's view of a stream that lives in the runtime. */
 class RemoteStream {
   readonly #controller = new AbortController();
@@ -60,6 +69,8 @@ class RemoteStream {
   readonly #write: (command: Command) => void;
   #resolveClosed!: (info: CloseInfo) => void;
   #isClosed = false;
+  /** Frames of a fan-out batch (see kBeginBatch), sent as one write at its end. */
+  #batch: string[] | undefined;
   bufferedBytes = 0;
   readonly closed = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
   readonly [kCreatedBy] = 'runtime bridge (test process)';
@@ -115,8 +126,24 @@ class RemoteStream {
   }
   [kWriteFrame](chunk: Uint8Array, _now?: number, isComment?: boolean): boolean {
     if (this.#isClosed) return false;
-    this.#write({ op: 'frame', frame: Buffer.from(chunk).toString('utf8'), ...(isComment === true ? { comment: true } : {}) });
+    const frame = Buffer.from(chunk).toString('utf8');
+    if (this.#batch !== undefined && isComment !== true) {
+      this.#batch.push(frame);
+      return true;
+    }
+    this[kEndBatch]();
+    this.#write({ op: 'frame', frame, ...(isComment === true ? { comment: true } : {}) });
     return true;
+  }
+  /** A fan-out visiting this stream for several publishes: their frames go to the runtime as one write. */
+  [kBeginBatch](): void {
+    if (!this.#isClosed) this.#batch ??= [];
+  }
+  [kEndBatch](): void {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    if (batch.length > 0 && !this.#isClosed) this.#write({ op: 'frame', frame: batch.join('') });
   }
   [kReplayed](count: number): void {
     this.#write({ op: 'replayed', count });
