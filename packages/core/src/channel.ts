@@ -48,9 +48,9 @@ export interface ChannelOptions {
    * between; broadcasts still reach every stream in order.
    * Those queued behind a sliced one wait with at most 1,024 slices of writes; past that, a new
    * one makes the writes it adds at once, so a publisher faster than the machine is held back
-   * rather than queued without bound. Broadcastes queued to the same subscribers are joined: a
+   * rather than queued without bound. Broadcasts queued to the same subscribers are joined: a
    * stream reached for several at once gets their frames in one write to its connection (up to
-   * 16 broadcastes and 16 KiB a write), so a burst the machine cannot write as fast as it comes costs
+   * 16 broadcasts and 16 KiB a write), so a burst the machine cannot write as fast as it comes costs
    * fewer writes, not more latency. Defaults to `512`.
    */
   writesPerTurn?: number;
