@@ -244,4 +244,40 @@ describe('Redis topic store during a Cluster slot migration', () => {
       expect(history.status === 'ok' && history.events.map((event) => Number(event.data)), topic).toEqual(watcher.seen.get(topic)!.slice(2));
     }
   });
+
+  it('a slot moved away from a master leaves the other topics that master serves live on the same connection', async () => {
+    const prefix = setup.prefix();
+    // Two topics of one master, in two slots: one subscriber connection carries both. Redis
+    // unsubscribes only the moving slot's channel (a push ioredis takes for a stray reply); the
+    // other topic's live events must keep coming on that connection.
+    const moving = 'stay:0';
+    const { from, to } = await migrationOf(topicKeys(prefix, moving).slot);
+    let staying = '';
+    for (let i = 1; staying === ''; i++) {
+      const keys = topicKeys(prefix, `stay:${i}`);
+      if (keys.slot !== topicKeys(prefix, moving).slot && (await setup.cluster.nodeForSlot(keys.slot)) === from) staying = `stay:${i}`;
+    }
+    const a = await instance(prefix);
+    const b = await instance(prefix);
+    const watcher = client(a.url, [moving, staying]);
+    await waitFor(() => a.subscribed() === 1, 'the stream subscribed');
+    const log = published();
+    await publishRound(b.hub, [moving, staying], log, 3);
+    await waitFor(() => caughtUp(watcher, log, [moving, staying]), 'the events before the migration');
+
+    await migrateSlot(topicKeys(prefix, moving).slot, { from, to });
+    expect(await shardSubscribers(from, topicKeys(prefix, moving).channel)).toBe(0);
+    expect(await shardSubscribers(from, topicKeys(prefix, staying).channel)).toBe(1);
+    // Only the staying topic first: if its connection had stopped taking messages, nothing later would reveal the hole.
+    await publishRound(b.hub, [staying], log, 3);
+    await waitFor(() => caughtUp(watcher, log, [staying]), 'the staying topic, live after the migration');
+    await publishRound(b.hub, [moving, staying], log, 3);
+    await waitFor(() => caughtUp(watcher, log, [moving, staying]), 'both topics after the migration');
+    expect(log.maybe).toEqual(new Set());
+    expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
+    for (const topic of [moving, staying]) expect(watcher.seen.get(topic), topic).toEqual(log.acked.get(topic));
+    // The staying topic kept its subscription on the old master; the moving one has one on the new master.
+    expect(await shardSubscribers(from, topicKeys(prefix, staying).channel)).toBe(1);
+    await vi.waitFor(async () => expect(await shardSubscribers(to, topicKeys(prefix, moving).channel)).toBe(1), { timeout: 20_000, interval: 50 });
+  });
 });
