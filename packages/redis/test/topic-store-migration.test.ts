@@ -171,6 +171,9 @@ describe('Redis topic store during a Cluster slot migration', () => {
     // A topic of the same slot never published to: no keys on either master until the slot has moved.
     let newTopic = '';
     for (let i = 0; newTopic === ''; i++) if (topicKeys(prefix, `new:${i}`).slot === slot) newTopic = `new:${i}`;
+    // And one read but never published to: a meta hash and no stream (as every topic has with `historyLimit: 0`).
+    let metaOnly = '';
+    for (let i = 0; metaOnly === ''; i++) if (topicKeys(prefix, `meta:${i}`).slot === slot) metaOnly = `meta:${i}`;
     const split = (moved: readonly string[], topic: string): boolean => {
       const keys = topicKeys(prefix, topic);
       return moved.includes(keys.meta) !== moved.includes(keys.stream);
@@ -183,6 +186,7 @@ describe('Redis topic store during a Cluster slot migration', () => {
     await publishRound(b.hub, topics, log, 2);
     await waitFor(() => caughtUp(watcher, log, topics), 'the events before the migration');
     const heads = await Promise.all(topics.map((topic) => a.store.since(topic)));
+    await a.store.since(metaOnly);
     const nodes = await migrationOf(slot);
     const askedBefore = await askings(nodes.to);
 
@@ -198,6 +202,7 @@ describe('Redis topic store during a Cluster slot migration', () => {
     };
     let splitRounds = 0;
     let newTopicRefused = 0;
+    let metaOnlyRefused = 0;
     const moved = await migrateSlot(slot, nodes, {
       // Races the MIGRATE: the topic being moved may be either side of it.
       during: (key, movedBefore) => round(b, [movedBefore, [...movedBefore, key]]),
@@ -212,10 +217,17 @@ describe('Redis topic store during a Cluster slot migration', () => {
           expect(refused).toBeInstanceOf(SseRedisUnavailableError);
           newTopicRefused++;
         }
+        // Its stream key exists nowhere, so the script's keys are never all on one side: refused after every key moved.
+        const refused = await a.hub.publish(metaOnly, { data: -1 }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused, `a publish to ${metaOnly} after ${movedNow.length} keys moved`).toBeInstanceOf(SseRedisUnavailableError);
+        metaOnlyRefused++;
         return round(a, [movedNow]);
       },
     });
-    expect(moved).toHaveLength(topics.length * 2);
+    expect(moved).toHaveLength(topics.length * 2 + 1);
     expect(splitRounds).toBeGreaterThan(0); // one key at a time: the first key of a topic leaves it split
     // The publishes to topics already moved were served by the new master, after an ASK.
     expect(await askings(nodes.to)).toBeGreaterThan(askedBefore);
@@ -228,9 +240,11 @@ describe('Redis topic store during a Cluster slot migration', () => {
     for (const error of errors) expect(error).toBeInstanceOf(SseRedisUnavailableError);
     // Every refused publish was reported as such (the hub passes a publish's rejection to onError).
     expect(newTopicRefused).toBe(1);
-    expect(errors.filter((error) => /\bpublish\b/.test((error as Error).message))).toHaveLength(log.maybe.size + newTopicRefused);
+    expect(metaOnlyRefused).toBe(moved.length);
+    expect(errors.filter((error) => /\bpublish\b/.test((error as Error).message))).toHaveLength(log.maybe.size + newTopicRefused + metaOnlyRefused);
     // Once the slot has moved, the new topic takes publishes.
     await expect(a.hub.publish(newTopic, { data: 0 })).resolves.toMatchObject({ offset: 1 });
+    await expect(a.hub.publish(metaOnly, { data: 0 })).resolves.toMatchObject({ offset: 1 });
     // Refused by Redis while the topic's keys were apart (TRYAGAIN, MOVED, ASK until ioredis gave up): the message says so.
     for (const error of errors.filter((each) => /\bpublish\b/.test((each as Error).message))) expect((error as Error).message).toMatch(/Too many Cluster redirections/);
     // Every acknowledged event once, in order, no gap; and no refused one: a redirection runs nothing.
