@@ -10,8 +10,13 @@ import { SseError } from '@sse/core';
  * - `overloaded`: `maxPendingPublishes` broadcasts are already waiting for Redis. Nothing was sent.
  * - `disconnected`: the connection dropped while the command was in flight. A broadcast may
  *   still have reached Redis (and is then delivered, at once).
+ * - `redirected` (topic store on a Cluster): the nodes kept sending the command elsewhere
+ *   (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`) until ioredis gave up after `maxRedirections`, as
+ *   while a topic's slot is migrated or a failover is under way. The last attempt ran nothing;
+ *   an earlier one cut off with its connection may have, as with `disconnected`. Retry once the
+ *   slot has settled.
  */
-export type SseRedisUnavailableReason = 'offline' | 'timeout' | 'overloaded' | 'disconnected';
+export type SseRedisUnavailableReason = 'offline' | 'timeout' | 'overloaded' | 'disconnected' | 'redirected';
 
 /**
  * Thrown (as a rejection) by `publish`, `since` and `recent` (and the topic store's `publish` and `since`) when Redis cannot serve them now:

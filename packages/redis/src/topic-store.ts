@@ -314,7 +314,9 @@ class RedisTopicStoreImpl implements RedisTopicStore {
       if ((error as { name?: unknown } | null)?.name === 'ReplyError' && !/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN)/.test(describe(error))) {
         throw new SseError('ERR_SSE_REDIS', `Redis refused a ${what} of topic "${topic}": ${describe(error)}`, { cause: error });
       }
-      throw new SseRedisUnavailableError(topic, 'disconnected', `${what}: ${describe(error)}`, { cause: error, topic: true });
+      // ioredis's own error once a command met more redirections than `maxRedirections`.
+      const reason = /^Too many Cluster redirections/.test(describe(error)) ? 'redirected' : 'disconnected';
+      throw new SseRedisUnavailableError(topic, reason, `${what}: ${describe(error)}`, { cause: error, topic: true });
     }
   }
 

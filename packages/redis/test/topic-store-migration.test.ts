@@ -246,7 +246,10 @@ describe('Redis topic store during a Cluster slot migration', () => {
     await expect(a.hub.publish(newTopic, { data: 0 })).resolves.toMatchObject({ offset: 1 });
     await expect(a.hub.publish(metaOnly, { data: 0 })).resolves.toMatchObject({ offset: 1 });
     // Refused by Redis while the topic's keys were apart (TRYAGAIN, MOVED, ASK until ioredis gave up): the message says so.
-    for (const error of errors.filter((each) => /\bpublish\b/.test((each as Error).message))) expect((error as Error).message).toMatch(/Too many Cluster redirections/);
+    for (const error of errors.filter((each) => /\bpublish\b/.test((each as Error).message))) {
+      expect((error as Error).message).toMatch(/Too many Cluster redirections/);
+      expect((error as SseRedisUnavailableError).reason).toBe('redirected');
+    }
     // Every acknowledged event once, in order, no gap; and no refused one: a redirection runs nothing.
     expect(expectNoSilentGap(watcher, log)).toEqual(new Map());
     for (const topic of topics) expect(watcher.seen.get(topic), topic).toEqual(log.acked.get(topic));
