@@ -12,9 +12,9 @@ import { SseError } from '@sse/core';
  *   still have reached Redis (and is then delivered, at once).
  * - `redirected` (topic store on a Cluster): the nodes kept sending the command elsewhere
  *   (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`) until ioredis gave up after `maxRedirections`, as
- *   while a topic's slot is migrated or a failover is under way. The last attempt ran nothing;
- *   an earlier one cut off with its connection may have, as with `disconnected`. Retry once the
- *   slot has settled.
+ *   while a topic's slot is migrated or a failover is under way. A redirected attempt ran
+ *   nothing; one cut off with its connection (ioredis counts those too) may have, as with
+ *   `disconnected`. The message names the last error. Retry once the slot has settled.
  */
 export type SseRedisUnavailableReason = 'offline' | 'timeout' | 'overloaded' | 'disconnected' | 'redirected';
 
