@@ -5,8 +5,15 @@ import { bridgeTarget, lazyRuntime } from './bridge.js';
 const bun = lazyRuntime('bun');
 afterAll(() => bun.stop());
 
-runConformance(bridgeTarget(bun.get, 'hono', '@sse/hono on Bun 1.4 (Bun.serve)', {}));
-runConformance(bridgeTarget(bun.get, 'fetch', 'createFetchHandler on Bun 1.4 (Bun.serve)', {}));
+const skip = {
+  // As on Deno (deno.test.ts): seen once in a CI run with a core busy, two sse-gap events where the
+  // case expects one. The queue drained between two overflows because the bridge's producer, in
+  // the test process, reaches Bun in bursts. test/backpressure.test.ts runs the same checks with
+  // the producer in Bun itself.
+  'backpressure-drop-oldest': 'through the bridge the flood reaches Bun in bursts, and drops sometimes come in two episodes (two sse-gap events; with the producer in Bun, one)',
+};
+runConformance(bridgeTarget(bun.get, 'hono', '@sse/hono on Bun 1.4 (Bun.serve)', skip));
+runConformance(bridgeTarget(bun.get, 'fetch', 'createFetchHandler on Bun 1.4 (Bun.serve)', skip));
 
 it('the bridge is served by Bun itself', async () => {
   const { url } = await bun.get();

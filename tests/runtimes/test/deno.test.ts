@@ -10,7 +10,7 @@ const skip = {
   // 3,394 bytes. Events under 64 KiB arrive one per chunk; a larger one still arrives whole and in
   // order, but spread over several chunks, which no sink can prevent.
   'whole-events': "Deno.serve frames a body chunk over 64 KiB as several HTTP/1.1 chunks (the suite's 200 kB event)",
-  // Seen in about one run in four through the bridge (never on Bun or workerd): the queue drained
+  // Seen in about one run in four through the bridge (on Bun once, under load): the queue drained
   // between two overflows and each was announced, two sse-gap events where the case expects one.
   // The same flood produced in Deno itself (no bridge) made one episode in 8 runs of 8, so it is
   // the bridge's producer, whose sends reach Deno in bursts. test/backpressure.test.ts runs
