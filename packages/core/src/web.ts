@@ -56,6 +56,19 @@ export interface SinkBypass {
   onDrain(listener: () => void): void;
   /** Called once when the sink closes or aborts: stop listening. */
   release(): void;
+  /**
+   * Takes the response's end over from the body, when present (with {@link SinkBypass.onGone}).
+   * The sink then closes its body at once, so that the server's read of it finishes and what the
+   * server keeps for that read (its promises, the body's reader) is freed while the stream stays
+   * open; the adapter keeps the server from ending the response at that end of the body. When the
+   * sink closes, it calls `end()` instead: the writer ends the response itself.
+   */
+  end?(): void;
+  /**
+   * With `end`: registers the listener to call once when the connection closes before the sink
+   * did (the body's `cancel`, which said so until then, no longer comes once the body ended).
+   */
+  onGone?(listener: () => void): void;
 }
 
 /** The parts of Bun's `Server` (the second argument of `Bun.serve`'s `fetch`) this reads. */
@@ -93,7 +106,7 @@ export function fetchServerInfo(request: Request, server: unknown): WebRuntimeIn
 
 /** A sink whose output is a `ReadableStream`, for Fetch-style runtimes (Hono, Bun, Deno, Workers). */
 export interface WebStreamSink extends SseSink {
-  /** The response body. */
+  /** The response body (once a writer took the end over, see `bypass`, an ended stream in its place). */
   readonly readable: ReadableStream<Uint8Array>;
   /** Status given to `open` (200 until then). */
   readonly status: number;
@@ -103,9 +116,10 @@ export interface WebStreamSink extends SseSink {
   readonly lastChunk: Uint8Array | undefined;
   /**
    * From now on, writes go to `writer` instead of the body; the body stays open, and ends when
-   * the sink closes. For a server that writes the body's chunks unchanged to the connection:
-   * call it once the server has written `lastChunk`. Returns `false`, and changes nothing, while
-   * the body still holds unread chunks or after the sink closed.
+   * the sink closes (a writer with `end` and `onGone` takes the end over, and the body ends at
+   * once: see {@link SinkBypass.end}). For a server that writes the body's chunks unchanged to the
+   * connection: call it once the server has written `lastChunk`. Returns `false`, and changes
+   * nothing, while the body still holds unread chunks or after the sink closed.
    */
   bypass(writer: SinkBypass): boolean;
 }
@@ -124,7 +138,8 @@ const BODY_STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: HIGH_WATER_M
 // A class rather than an object literal of closures: one sink lives as long as its connection,
 // and a literal with accessors is a dictionary-mode object of some 800 bytes in V8, before its closures.
 class WebSink implements WebStreamSink {
-  readonly readable: ReadableStream<Uint8Array>;
+  /** Dropped once a writer took the end over: the server has read the body to its end. */
+  #readable: ReadableStream<Uint8Array> | undefined;
   readonly httpVersion: string | undefined;
   // Created only when `signal` is read: the core listens through `listen`.
   #controller: AbortController | undefined;
@@ -136,6 +151,8 @@ class WebSink implements WebStreamSink {
   #headers: Record<string, string> = {};
   #lastChunk: Uint8Array | undefined;
   #bypass: SinkBypass | undefined;
+  /** The bypass took the response's end over (see `SinkBypass.end`): the body has ended. */
+  #endsWithWriter = false;
   #body: ReadableStreamDefaultController<Uint8Array> | undefined;
   readonly #external: AbortSignal | undefined;
   readonly #onExternalAbort: (() => void) | undefined;
@@ -150,7 +167,7 @@ class WebSink implements WebStreamSink {
       if (external.aborted) this.#clientGone();
       else external.addEventListener('abort', (this.#onExternalAbort = () => this.#clientGone()), { once: true });
     }
-    this.readable = new ReadableStream<Uint8Array>(
+    this.#readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.#body = controller;
@@ -166,6 +183,11 @@ class WebSink implements WebStreamSink {
       },
       BODY_STRATEGY,
     );
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    // After a hand-over (see `bypass`) the body has ended: an ended one stands in for it.
+    return (this.#readable ??= new ReadableStream<Uint8Array>({ start: (controller) => controller.close() }));
   }
 
   get signal(): AbortSignal {
@@ -202,6 +224,21 @@ class WebSink implements WebStreamSink {
     if (this.#done || this.#bypass !== undefined || this.#body === undefined || this.#body.desiredSize !== HIGH_WATER_MARK) return false;
     this.#bypass = writer;
     writer.onDrain(() => this.#drained());
+    if (writer.end !== undefined && writer.onGone !== undefined) {
+      // The writer ends the response: the body ends now, and with it the server's read of it.
+      const body = this.#body;
+      this.#body = undefined;
+      this.#readable = undefined;
+      this.#endsWithWriter = true;
+      writer.onGone(() => {
+        if (!this.#done) this.#clientGone();
+      });
+      try {
+        body.close();
+      } catch {
+        // Already cancelled by the consumer.
+      }
+    }
     return true;
   }
 
@@ -211,9 +248,10 @@ class WebSink implements WebStreamSink {
   }
 
   write(chunk: Uint8Array): boolean {
-    const body = this.#body;
-    if (this.#done || body === undefined) return false;
+    if (this.#done) return false;
     if (this.#bypass !== undefined) return this.#bypass.write(chunk);
+    const body = this.#body;
+    if (body === undefined) return false;
     this.#lastChunk = chunk;
     body.enqueue(chunk);
     return (body.desiredSize ?? 0) > 0;
@@ -221,7 +259,12 @@ class WebSink implements WebStreamSink {
 
   close(): void {
     if (this.#done) return;
+    const writer = this.#endsWithWriter ? this.#bypass : undefined;
     this.#finish();
+    if (writer !== undefined) {
+      writer.end?.();
+      return;
+    }
     try {
       this.#body?.close();
     } catch {
@@ -231,14 +274,24 @@ class WebSink implements WebStreamSink {
 
   abort(): void {
     if (this.#done) return;
+    const writer = this.#endsWithWriter ? this.#bypass : undefined;
     this.#finish();
     if (this.#abort !== undefined) {
       if (this.#abort()) return;
+      if (writer !== undefined) {
+        writer.end?.();
+        return;
+      }
       try {
         this.#body?.close();
       } catch {
         // Already cancelled by the consumer.
       }
+      return;
+    }
+    if (writer !== undefined) {
+      // The body has ended already: only the writer can end the response now.
+      writer.end?.();
       return;
     }
     try {
@@ -285,6 +338,26 @@ function rejectionResponse(rejection: Rejection): Response {
   });
 }
 
+/**
+ * The sink's `abort` on a runtime that can cut the connection. Before the Response is returned, the
+ * server has not written the head: cutting the connection then would answer nothing at all, so a
+ * stream that fails that early ends cleanly instead (`abort` returns `false`). A class of its own:
+ * the sink keeps `abort` as long as it lives, and a closure made in `serveWebRequest` would keep
+ * that call's whole scope (the request, the runtime's hooks) alive with it.
+ */
+class CutOnceHandedOver {
+  handedOver = false;
+  readonly abort: () => boolean;
+
+  constructor(cut: () => void) {
+    this.abort = () => {
+      if (!this.handedOver) return false;
+      cut();
+      return true;
+    };
+  }
+}
+
 /** What `serveWebRequest` needs for one request. */
 export interface ServeWebRequestInit<Args extends unknown[], E extends EventMap = EventMap> {
   request: Request;
@@ -306,21 +379,10 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
   const { request, runtime = {} } = init;
   let sink: WebStreamSink | undefined;
   let rejected: Response | undefined;
-  // Before the Response is returned, the server has not written the head: cutting the connection
-  // then would answer nothing at all, so a stream that fails that early ends cleanly instead.
-  let handedOver = false;
-  const runtimeAbort = runtime.abort;
-  const abort =
-    runtimeAbort === undefined
-      ? undefined
-      : (): boolean => {
-          if (!handedOver) return false;
-          runtimeAbort();
-          return true;
-        };
+  const cut = runtime.abort === undefined ? undefined : new CutOnceHandedOver(runtime.abort);
   await serveEventStream<Args, E>({
     request: requestFacts({ method: request.method, url: request.url, headers: request.headers, clientAddress: runtime.clientAddress }),
-    createSink: () => (sink = createWebStreamSink({ signal: runtime.clientSignal === null ? undefined : (runtime.clientSignal ?? request.signal), abort })),
+    createSink: () => (sink = createWebStreamSink({ signal: runtime.clientSignal === null ? undefined : (runtime.clientSignal ?? request.signal), abort: cut?.abort })),
     respond: (rejection) => {
       rejected = rejectionResponse(rejection);
     },
@@ -332,7 +394,7 @@ export async function serveWebRequest<Args extends unknown[], E extends EventMap
   if (sink === undefined) throw new SseError('ERR_SSE_INTERNAL', 'no sink was created');
   runtime.keepOpen?.();
   const response = new Response(sink.readable, { status: sink.status, headers: sink.headers });
-  handedOver = true;
+  if (cut !== undefined) cut.handedOver = true;
   if (request.method !== 'HEAD') runtime.attach?.(sink);
   return response;
 }

@@ -389,6 +389,56 @@ describe('createWebStreamSink: bypass (a runtime that writes to the connection i
     stream.close();
   });
 
+  /** A writer that also takes the response's end over (`end` and `onGone`). */
+  const endingWriter = () => {
+    const base = writer();
+    let gone: (() => void) | undefined;
+    const bypass = Object.assign(base.bypass, { ended: 0, end: () => void bypass.ended++, onGone: (listener: () => void) => void (gone = listener) });
+    return { ...base, bypass, gone: () => gone?.() };
+  };
+
+  it('a writer with end and onGone takes the end over: the body ends at once, the stream goes on, and closing it ends through the writer', async () => {
+    const sink = createWebStreamSink();
+    const stream = createEventStream(sink, { keepAlive: false });
+    const body = sink.readable;
+    const reader = body.getReader();
+    await reader.read();
+    const { bypass, written } = endingWriter();
+    expect(sink.bypass(bypass)).toBe(true);
+    // The server's read of the body finishes now, while the stream stays open.
+    expect((await reader.read()).done).toBe(true);
+    expect(sink.readable).not.toBe(body);
+    expect((await sink.readable.getReader().read()).done).toBe(true);
+    stream.send('after');
+    expect(written).toEqual(['data: after\n\n']);
+    expect(stream.isClosed).toBe(false);
+    stream.close();
+    await stream.closed;
+    expect([bypass.ended, bypass.released]).toEqual([1, 1]);
+    expect(sink.write(bytes('data: late\n\n'))).toBe(false);
+  });
+
+  it("once the writer took the end over, the connection's close is the client leaving; an abort with no way to cut ends through the writer", async () => {
+    const sink = createWebStreamSink();
+    const stream = createEventStream(sink, { keepAlive: false });
+    await sink.readable.getReader().read();
+    const { bypass, gone } = endingWriter();
+    expect(sink.bypass(bypass)).toBe(true);
+    gone();
+    expect(await stream.closed).toEqual({ reason: 'client' });
+    expect(bypass.ended).toBe(0);
+
+    const aborted = createWebStreamSink();
+    aborted.open(200, {});
+    aborted.write(bytes(': open\n\n'));
+    await aborted.readable.getReader().read();
+    const second = endingWriter();
+    expect(aborted.bypass(second.bypass)).toBe(true);
+    aborted.abort();
+    second.gone();
+    expect([second.bypass.ended, second.bypass.released]).toEqual([1, 1]);
+  });
+
   it('serveWebRequest hands the sink of an opened stream to runtime.attach, and not for a HEAD or a rejection', async () => {
     const attached: unknown[] = [];
     const runtime = { attach: (sink: unknown) => void attached.push(sink) };

@@ -43,7 +43,7 @@ export function writeToNodeSocket(sink: WebStreamSink, outgoing: NodeResponse): 
     } else if (args[0] === sink.lastChunk) {
       stop();
       const socket = isUnchanged(response) ? directSocket(outgoing) : undefined;
-      if (socket !== undefined && sink.bypass(socketBypass(socket))) recordWritePath(outgoing, 'socket');
+      if (socket !== undefined && handOver(sink, response, socket)) recordWritePath(outgoing, 'socket');
       else recordWritePath(outgoing, 'response');
     } else if (watched >= WATCHED_WRITES) {
       stop();
@@ -64,17 +64,50 @@ function isUnchanged(response: ServerResponse): boolean {
   return typeof head === 'string' && /\r\ncontent-type: *text\/event-stream/i.test(head) && !/\r\ncontent-encoding:/i.test(head);
 }
 
-function socketBypass(socket: Socket): SinkBypass {
-  return new SocketBypass(socket);
+/**
+ * Moves the sink's writes to `socket` and the end of the response to the sink: the sink ends its
+ * body at once, so that the server's read of the body finishes and frees what it holds for it
+ * (its promises and closures, the body's reader: some 3 KB per open stream), and the sink ends
+ * the response itself when it closes. The server ends the response when the body ends: that one
+ * call is swallowed (`end` as an own property of the response until then; `directSocket` has
+ * checked that nothing else replaced it).
+ */
+function handOver(sink: WebStreamSink, response: ServerResponse, socket: Socket): boolean {
+  const end = outgoingPrototype(response)?.end as ServerResponse['end'] | undefined;
+  if (typeof end !== 'function') return false;
+  const swallow = function (this: ServerResponse): ServerResponse {
+    // Put back as the own property instead of deleted, as `write` is (see writeToNodeSocket).
+    if (response.end === swallow) response.end = end;
+    return this;
+  } as ServerResponse['end'];
+  Object.defineProperty(response, 'end', { configurable: true, writable: true, enumerable: false, value: swallow });
+  if (sink.bypass(new SocketBypass(socket, response, end))) return true;
+  response.end = end;
+  return false;
 }
 
 // A class rather than closures: one lives as long as its stream.
 class SocketBypass implements SinkBypass {
   readonly #socket: Socket;
+  readonly #response: ServerResponse;
+  readonly #end: ServerResponse['end'];
   #drain: (() => void) | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, response: ServerResponse, end: ServerResponse['end']) {
     this.#socket = socket;
+    this.#response = response;
+    this.#end = end;
+  }
+
+  end(): void {
+    // The prototype's own end: the response's own property swallows the server's call.
+    if (!this.#response.writableEnded) (this.#end as (this: ServerResponse) => unknown).call(this.#response);
+  }
+
+  onGone(listener: () => void): void {
+    const response = this.#response;
+    if (response.closed) queueMicrotask(listener);
+    else response.once('close', listener);
   }
 
   write(chunk: Uint8Array): boolean {

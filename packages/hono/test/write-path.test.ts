@@ -127,6 +127,16 @@ describe('@sse/hono on @hono/node-server: events straight to the socket', () => 
     expect(chunks.slice(1)).toEqual(['id: 1\ndata: event 1\n\n', 'id: 2\ndata: event 2\n\n', 'id: 3\ndata: event 3\n\n']);
   });
 
+  it('on the socket, a client that leaves closes the stream (reason client): the body has ended, so the connection says it', async () => {
+    const { port, opened } = await start();
+    const client = rawClient(port);
+    await until(() => opened.length === 1 && sinkWritePath(opened[0]!.outgoing) === 'socket');
+    opened[0]!.stream.send('one');
+    await until(() => client.text().includes('data: one'));
+    client.socket.destroy();
+    expect(await opened[0]!.stream.closed).toEqual({ reason: 'client' });
+  });
+
   it('after the stream ends the connection serves the next request', async () => {
     const { port, opened } = await start();
     const client = rawClient(port);
