@@ -13,7 +13,7 @@ export type ExpressSseOptions = ServeOptions<[Request, Response]>;
  * throw "Cannot set headers after they are sent" (and crash the process when called from a
  * timer) or write their body into the event stream.
  */
-const RESPONSE_STARTERS = ['send', 'json', 'jsonp', 'sendStatus', 'sendFile', 'download', 'render', 'redirect'] as const;
+const RESPONSE_STARTERS = ['send', 'json', 'jsonp', 'sendStatus', 'sendFile', 'download', 'render', 'redirect', 'format'] as const;
 
 interface Guard {
   stream: Pick<EventStream, 'close'>;
@@ -78,6 +78,10 @@ export function sse<E extends EventMap = EventMap>(
   checkServeOptions(options);
   const guarded: SseHandler<[Request, Response], E> = (stream, req, res) => {
     guardResponse(stream, req, res, options.onError);
+    // Express's router keeps its state for this request (its `next`, the matched layers, the final
+    // handler) through `req.next` as long as the request lives: for a stream, its whole life, some
+    // 0.8 KB. Only the methods guarded above read it once the response started.
+    if (req.next !== undefined) req.next = undefined;
     return handler(stream, req, res);
   };
   return (req: Request, res: Response, next: NextFunction) => {

@@ -95,6 +95,44 @@ describe.each([
       expect(errors).toMatchObject([{ code: 'ERR_SSE_RESPONSE_STREAMING' }]);
     });
 
+    it('res.format() after the stream opened is reported like res.send(): no 406 through a router that has let the request go', async () => {
+      const errors: unknown[] = [];
+      const app = express().get(
+        '/events',
+        sse(
+          (stream, _req, res) => {
+            stream.send('first');
+            res.format({ 'application/json': () => res.json({ never: true }) });
+          },
+          { onError: (error) => errors.push(error) },
+        ),
+      );
+      const client = await requestEventStream(await start(app));
+      expect(await client.waitForEnd()).toBe('end');
+      expect(client.events.map((e) => e.data)).toEqual(['first']);
+      expect(errors).toMatchObject([{ code: 'ERR_SSE_RESPONSE_STREAMING', message: expect.stringMatching(/^res\.format\(\) was called/) }]);
+    });
+
+    it("once the stream opened, req.next no longer keeps the router's state for the request alive", async () => {
+      const seen: unknown[] = [];
+      const app = express().get(
+        '/events',
+        (req, _res, next) => {
+          seen.push(typeof req.next);
+          next();
+        },
+        sse((stream, req) => {
+          seen.push(req.next);
+          stream.send('open');
+          stream.close();
+        }),
+      );
+      const client = await requestEventStream(await start(app));
+      expect(await client.waitForEnd()).toBe('end');
+      expect(client.events.map((e) => e.data)).toEqual(['open']);
+      expect(seen).toEqual(['function', undefined]);
+    });
+
     it('next(err) after the stream opened, with an error handler that answers 500 as JSON, never writes into the stream', async () => {
       const streams: EventStream[] = [];
       const seenByErrorHandler: unknown[] = [];
