@@ -112,7 +112,7 @@ export interface WebStreamSink extends SseSink {
   readonly status: number;
   /** Headers given to `open`. */
   readonly headers: Record<string, string>;
-  /** The chunk last handed to the body, if any. */
+  /** The chunk last handed to the body, if any (none once a writer took the end over). */
   readonly lastChunk: Uint8Array | undefined;
   /**
    * From now on, writes go to `writer` instead of the body; the body stays open, and ends when
@@ -229,6 +229,7 @@ class WebSink implements WebStreamSink {
       const body = this.#body;
       this.#body = undefined;
       this.#readable = undefined;
+      this.#lastChunk = undefined;
       this.#endsWithWriter = true;
       writer.onGone(() => {
         if (!this.#done) this.#clientGone();

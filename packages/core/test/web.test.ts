@@ -408,6 +408,7 @@ describe('createWebStreamSink: bypass (a runtime that writes to the connection i
     // The server's read of the body finishes now, while the stream stays open.
     expect((await reader.read()).done).toBe(true);
     expect(sink.readable).not.toBe(body);
+    expect(sink.lastChunk).toBeUndefined();
     expect((await sink.readable.getReader().read()).done).toBe(true);
     stream.send('after');
     expect(written).toEqual(['data: after\n\n']);
