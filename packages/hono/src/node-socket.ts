@@ -13,9 +13,9 @@ const WATCHED_WRITES = 8;
  * the body's first chunk itself, or a middleware changed the body. Once the chunk
  * the sink last enqueued reaches `outgoing.write` itself and the body holds nothing more, every
  * byte the body produced is in Node's hands, so further chunks can go to the socket directly, as
- * `@sse/node` writes them. The body stays open; closing the sink ends it, and the server ends the
- * response. When a middleware changed the body (compression writes other bytes), changed the
- * encoding, or the response is not HTTP/1.1 chunked, nothing moves: the stream stays on the body.
+ * `@sse/node` writes them, and the sink takes the response's end over (see `handOver`). When a
+ * middleware changed the body (compression writes other bytes), changed the encoding, or the
+ * response is not HTTP/1.1 chunked, nothing moves: the stream stays on the body.
  */
 export function writeToNodeSocket(sink: WebStreamSink, outgoing: NodeResponse): void {
   const response = outgoing as ServerResponse;
@@ -67,7 +67,7 @@ function isUnchanged(response: ServerResponse): boolean {
 /**
  * Moves the sink's writes to `socket` and the end of the response to the sink: the sink ends its
  * body at once, so that the server's read of the body finishes and frees what it holds for it
- * (its promises and closures, the body's reader: some 3 KB per open stream), and the sink ends
+ * (its promises and closures, the body and its reader: some 6 KB per open stream), and the sink ends
  * the response itself when it closes. The server ends the response when the body ends: that one
  * call is swallowed (`end` as an own property of the response until then; `directSocket` has
  * checked that nothing else replaced it).
