@@ -11,7 +11,7 @@ export default defineConfig({
   target: 'es2022',
   // One copy of each module per format: the entries share classes (SseError, the stream) instead of each bundling its own.
   splitting: true,
-  // Names this copy in ERR_SSE_DUPLICATE_CORE ("@sse/core 1.2.0 (cjs, protocol 2)").
+  // Names this copy in ERR_SSE_DUPLICATE_CORE ("@sse/core 1.2.0 (cjs, protocol 3)").
   esbuildOptions(options, context) {
     options.define = { ...options.define, __SSE_CORE_VERSION__: JSON.stringify(version), __SSE_CORE_FORMAT__: JSON.stringify(context.format) };
   },

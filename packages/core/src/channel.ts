@@ -3,7 +3,7 @@ import { SseError, SseFormatError } from './errors.js';
 import { eventTooLarge, utf8Length } from './event-size.js';
 import { checkEventName, checkId, dataToText, encodeFrame, formatEvent, serializeJson, type Serializer } from './format.js';
 import { checkGapEventName, encodeGapFrame, type GapInfo } from './gap.js';
-import { kBeginBatch, kCloseWith, kEndBatch, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from './internal/protocol.js';
+import { kBeginBatch, kCloseWith, kEndBatch, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type CloseListener, type InternalStream } from './internal/protocol.js';
 import { DEFAULT_WRITES_PER_TURN, FanOut, type VisitBatch } from './internal/fan-out.js';
 import { toEventFields } from './send-argument.js';
 import { createMemoryStore, type ChannelEvent, type ChannelEventInput, type ChannelStore, type MemoryStoreOptions, type StoreGap } from './store.js';
@@ -121,13 +121,22 @@ export interface Channel<E extends EventMap = EventMap> {
   close(): Promise<void>;
 }
 
-interface Subscriber<E extends EventMap> {
-  stream: InternalStream;
-  filter: ((message: ChannelMessage<E>) => boolean) | undefined;
-  /** Removes it from the channel (and its close listener from the stream). */
-  unsubscribe: () => void;
+// A class, and the stream's close listener itself: one subscriber lives as long as its stream, and
+// a closure per subscriber (with its scope) would cost some 100 bytes more.
+class Subscriber<E extends EventMap> implements CloseListener {
   /** Live events (and gaps) that arrived while the replay was being read. */
-  pending: Array<ChannelEvent | PendingGap> | null;
+  pending: Array<ChannelEvent | PendingGap> | null = null;
+
+  constructor(
+    readonly stream: InternalStream,
+    readonly filter: ((message: ChannelMessage<E>) => boolean) | undefined,
+    /** Removes it from the channel (and itself from the stream's close listeners); one per channel. */
+    readonly leave: (subscriber: Subscriber<E>) => void,
+  ) {}
+
+  streamClosed(): void {
+    this.leave(this);
+  }
 }
 
 /** A stream visited for several broadcasts at once writes their frames to its connection in one write. */
@@ -165,6 +174,13 @@ const defaultOnError = (error: unknown): void => {
 
 class ChannelImpl<E extends EventMap> implements Channel<E> {
   readonly #subscribers = new Set<Subscriber<E>>();
+  /** Removes a subscriber: what its stream's close and the function `subscribe` returned call. */
+  readonly #leave = (subscriber: Subscriber<E>): void => {
+    if (!this.#subscribers.delete(subscriber)) return;
+    this.#targets = undefined;
+    this.#streams.delete(subscriber.stream);
+    subscriber.stream[kOffClose](subscriber);
+  };
   /** The subscribed streams, to refuse a second subscription of one. */
   readonly #streams = new Set<InternalStream>();
   readonly #store: ChannelStore;
@@ -218,18 +234,13 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
       this.#report(options.onReplay, { status: 'none' });
       return noop;
     }
-    const subscriber: Subscriber<E> = { stream, filter: options.filter, pending: null, unsubscribe: noop };
+    const subscriber = new Subscriber<E>(stream, options.filter, this.#leave);
     this.#subscribers.add(subscriber);
     this.#targets = undefined;
     this.#streams.add(stream);
-    const unsubscribe = (): void => {
-      if (!this.#subscribers.delete(subscriber)) return;
-      this.#targets = undefined;
-      this.#streams.delete(stream);
-      stream[kOffClose](unsubscribe);
-    };
-    subscriber.unsubscribe = unsubscribe;
-    stream[kOnClose](unsubscribe);
+    stream[kOnClose](subscriber);
+    // Made here for the caller: the channel keeps none of it, so a caller that drops it frees it.
+    const unsubscribe = (): void => this.#leave(subscriber);
 
     const replay = options.replay ?? true;
     const lastEventId = replay === true ? stream.lastEventId : replay === false ? undefined : replay;
@@ -272,7 +283,7 @@ class ChannelImpl<E extends EventMap> implements Channel<E> {
     this.#closed = true;
     this.#unlisten?.();
     this.#unlisten = undefined;
-    for (const subscriber of [...this.#subscribers]) subscriber.unsubscribe();
+    for (const subscriber of [...this.#subscribers]) this.#leave(subscriber);
     await this.#store.close?.();
   }
 

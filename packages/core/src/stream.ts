@@ -17,6 +17,7 @@ import {
   kReplayed,
   kReportError,
   kWriteFrame,
+  type CloseListener,
   type PipeErrorReporter,
   type StreamInternals,
   type StreamObserver,
@@ -182,7 +183,7 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
   #controller: AbortController | undefined;
   #closeInfo: CloseInfo | undefined;
   #closed: Promise<CloseInfo> | undefined;
-  #closeListeners: (() => void) | Array<() => void> | undefined;
+  #closeListeners: CloseListener | CloseListener[] | undefined;
   #reportError: PipeErrorReporter | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   // Created when the connection first fills up: most streams never queue anything.
@@ -270,19 +271,19 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     return this.#closed;
   }
 
-  [kOnClose](listener: () => void): void {
+  [kOnClose](listener: CloseListener): void {
     const listeners = this.#closeListeners;
-    if (this.#isClosed) listener();
+    if (this.#isClosed) listener.streamClosed();
     // One listener (the hub or channel it joined) is the common case: kept without an array.
     else if (listeners === undefined) this.#closeListeners = listener;
-    else if (typeof listeners === 'function') this.#closeListeners = [listeners, listener];
+    else if (!Array.isArray(listeners)) this.#closeListeners = [listeners, listener];
     else listeners.push(listener);
   }
 
-  [kOffClose](listener: () => void): void {
+  [kOffClose](listener: CloseListener): void {
     const listeners = this.#closeListeners;
     if (listeners === listener) this.#closeListeners = undefined;
-    else if (typeof listeners === 'object') {
+    else if (Array.isArray(listeners)) {
       const index = listeners.indexOf(listener);
       if (index !== -1) listeners.splice(index, 1);
     }
@@ -645,8 +646,8 @@ class EventStreamImpl<E extends EventMap> implements EventStream<E>, StreamInter
     this.#controller?.abort(closedError(info));
     const listeners = this.#closeListeners;
     this.#closeListeners = undefined;
-    if (typeof listeners === 'function') listeners();
-    else if (listeners !== undefined) for (const listener of listeners) listener();
+    if (Array.isArray(listeners)) for (const listener of listeners) listener.streamClosed();
+    else listeners?.streamClosed();
     const waiters = this.#waiters;
     this.#waiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(false);

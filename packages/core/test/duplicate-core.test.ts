@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as AdapterEntry from '../src/adapter.js';
 import type * as UserEntry from '../src/index.js';
 import { parseText } from './parse.js';
+import { PROTOCOL_VERSION } from '../src/internal/protocol.js';
 
 type UserApi = typeof UserEntry;
 type AdapterApi = typeof AdapterEntry;
@@ -52,8 +53,9 @@ beforeAll(async () => {
   cpSync(join(packageDir, 'src'), otherSrc, { recursive: true });
   const protocolFile = join(otherSrc, 'internal', 'protocol.ts');
   const protocol = readFileSync(protocolFile, 'utf8');
-  expect(protocol).toContain('export const PROTOCOL_VERSION = 2;');
-  writeFileSync(protocolFile, protocol.replace('export const PROTOCOL_VERSION = 2;', 'export const PROTOCOL_VERSION = 3;'));
+  const current = `export const PROTOCOL_VERSION = ${PROTOCOL_VERSION};`;
+  expect(protocol).toContain(current);
+  writeFileSync(protocolFile, protocol.replace(current, `export const PROTOCOL_VERSION = ${PROTOCOL_VERSION + 1};`));
   await buildCopy(otherSrc, join(workDir, 'other-dist'), ['esm'], OTHER_VERSION);
   // Another version that speaks the same protocol.
   await buildCopy(join(packageDir, 'src'), join(workDir, 'same-dist'), ['esm'], '9.9.9-same');
@@ -153,7 +155,7 @@ describe('two copies of @sse/core in one process', () => {
     });
     expect(error).toBeInstanceOf(other.core.SseError);
     expect((error as InstanceType<UserApi['SseError']>).code).toBe('ERR_SSE_DUPLICATE_CORE');
-    expect((error as Error).message).toContain(`this stream was created by @sse/core ${version} (cjs, protocol 2) but the channel belongs to @sse/core ${OTHER_VERSION} (esm, protocol 3)`);
+    expect((error as Error).message).toContain(`this stream was created by @sse/core ${version} (cjs, protocol ${PROTOCOL_VERSION}) but the channel belongs to @sse/core ${OTHER_VERSION} (esm, protocol ${PROTOCOL_VERSION + 1})`);
     expect((error as Error).message).toContain('dedupe');
   });
 
@@ -169,7 +171,7 @@ describe('two copies of @sse/core in one process', () => {
     await expect(serving).rejects.toThrow(esm.core.SseError);
     await expect(serving).rejects.toMatchObject({
       code: 'ERR_SSE_DUPLICATE_CORE',
-      message: expect.stringContaining(`this registry was created by @sse/core ${OTHER_VERSION} (esm, protocol 3) but the request flow (serveEventStream) belongs to @sse/core ${version} (esm, protocol 2)`),
+      message: expect.stringContaining(`this registry was created by @sse/core ${OTHER_VERSION} (esm, protocol ${PROTOCOL_VERSION + 1}) but the request flow (serveEventStream) belongs to @sse/core ${version} (esm, protocol ${PROTOCOL_VERSION})`),
     });
     expect(opened).toEqual([]);
     expect(registry.size).toBe(0);
@@ -178,7 +180,7 @@ describe('two copies of @sse/core in one process', () => {
   it('a registry of another protocol refuses a stream it is handed', () => {
     const stream = esm.adapter.createEventStream(esm.adapter.createWebStreamSink(), { keepAlive: false });
     const channel = other.core.createChannel();
-    expect(() => channel.subscribe(stream)).toThrow(/this stream was created by @sse\/core .* \(esm, protocol 2\) but the channel belongs to @sse\/core 9\.9\.9-other/);
+    expect(() => channel.subscribe(stream)).toThrow(new RegExp(`this stream was created by @sse/core .* \\(esm, protocol ${PROTOCOL_VERSION}\\) but the channel belongs to @sse/core 9\\.9\\.9-other`));
     stream.close();
   });
 });

@@ -12,8 +12,11 @@ import type { Rejection } from '../rejection.js';
 import type { HeaderValue } from '../request.js';
 import type { AnyEventStream, CloseInfo, CloseReason, SlowClientInfo } from '../stream-types.js';
 
-/** Bumped whenever a member below changes meaning; copies with different numbers refuse each other. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Bumped whenever a member below changes meaning; copies with different numbers refuse each other.
+ * 3: close listeners are objects ({@link CloseListener}), not functions.
+ */
+export const PROTOCOL_VERSION = 3;
 
 declare const __SSE_CORE_VERSION__: string | undefined;
 declare const __SSE_CORE_FORMAT__: string | undefined;
@@ -77,13 +80,21 @@ export interface StreamInternals {
   [kEndBatch](): void;
   [kReplayed](count: number): void;
   [kObserve](observer: StreamObserver): void;
-  [kOnClose](listener: () => void): void;
-  [kOffClose](listener: () => void): void;
+  [kOnClose](listener: CloseListener): void;
+  [kOffClose](listener: CloseListener): void;
   readonly [kFinished]: Promise<void>;
   [kForceAbort](): void;
   [kCloseWith](reason: CloseReason, error?: unknown): void;
   /** Where a failed `pipe()` is reported: an object, so a stream keeps no closure of its own for it. */
   [kReportError](reporter: PipeErrorReporter): void;
+}
+
+/**
+ * What a stream tells once it closes (see `kOnClose`): an object, so that the hub or channel a
+ * stream joined keeps one record per stream and no closure (with its scope) beside it.
+ */
+export interface CloseListener {
+  streamClosed(): void;
 }
 
 /** What a stream tells about a failed `pipe()` (see `kReportError`). */

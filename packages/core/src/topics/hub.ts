@@ -1,7 +1,7 @@
 import { checkOption } from '../check-option.js';
 import { SseError } from '../errors.js';
 import { checkEventName, serializeJson } from '../format.js';
-import { kBeginBatch, kCloseWith, kEndBatch, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type InternalStream } from '../internal/protocol.js';
+import { kBeginBatch, kCloseWith, kEndBatch, kOffClose, kOnClose, kReplayed, kWriteFrame, streamInternals, type CloseListener, type InternalStream } from '../internal/protocol.js';
 import { DEFAULT_WRITES_PER_TURN, FanOut, type VisitBatch } from '../internal/fan-out.js';
 import type { AnyEventStream } from '../stream-types.js';
 import { epochKey, formatEntry, parsePosition, topicKey, UNKNOWN_EPOCH_KEY, type PositionEntry } from './position.js';
@@ -142,19 +142,29 @@ interface Subscription {
   inPosition: boolean;
 }
 
-interface StreamState {
-  readonly stream: InternalStream;
+// A class, and the stream's close listener itself: one lives as long as its stream, and a
+// closure per stream (with its scope) would cost some 100 bytes more.
+class StreamState implements CloseListener {
   /** In subscription order: the order of the position's entries. */
-  readonly subscriptions: Map<string, Subscription>;
-  readonly onClose: () => void;
-  resumed: boolean;
+  readonly subscriptions = new Map<string, Subscription>();
+  resumed = false;
   /** Whether the client holds the current position (the last id written carries it). */
-  current: boolean;
+  current = false;
   /**
    * `id: <position>\n` as bytes, kept between events: an event of one topic rewrites only that
    * topic's entry in place (while its length stays the same). Never handed out: chunks copy it.
    */
-  idLine: Uint8Array | undefined;
+  idLine: Uint8Array | undefined = undefined;
+
+  constructor(
+    readonly stream: InternalStream,
+    /** Drops it from its hub: what its stream's close calls; one per hub. */
+    readonly drop: (state: StreamState) => void,
+  ) {}
+
+  streamClosed(): void {
+    this.drop(this);
+  }
 }
 
 /** One event on its way to a topic's streams. */
@@ -353,26 +363,22 @@ class TopicHubImpl<M extends TopicMap> implements TopicHub<M> {
   }
 
   #track(stream: InternalStream): StreamState {
-    const state: StreamState = {
-      stream,
-      subscriptions: new Map(),
-      resumed: false,
-      current: false,
-      idLine: undefined,
-      onClose: () => {
-        for (const subscription of [...state.subscriptions.values()]) this.#remove(subscription);
-        this.#untrack(state);
-      },
-    };
+    const state = new StreamState(stream, this.#drop);
     this.#streams.set(stream, state);
-    stream[kOnClose](state.onClose);
+    stream[kOnClose](state);
     return state;
   }
+
+  /** A stream that closed leaves every topic it held. */
+  readonly #drop = (state: StreamState): void => {
+    for (const subscription of [...state.subscriptions.values()]) this.#remove(subscription);
+    this.#untrack(state);
+  };
 
   #untrack(state: StreamState): void {
     if (this.#streams.get(state.stream) !== state) return;
     this.#streams.delete(state.stream);
-    state.stream[kOffClose](state.onClose);
+    state.stream[kOffClose](state);
   }
 
   #topicOf(name: string): HubTopic {
