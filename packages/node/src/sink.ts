@@ -64,8 +64,9 @@ class NodeSink implements SseSink {
   // already has Node's own 'drain' listener, and a second one would give every idle connection a
   // listener array.
   #drainListener: (() => void) | undefined;
-  // The socket whose FIN ends the stream (see closeOnClientFin), watched with #gone itself.
+  // The socket whose FIN ends the stream (see closeOnClientFin), and its 'end' listener.
   #finSocket: Socket | undefined;
+  #onFin: (() => void) | undefined;
   // Own flags instead of reading the response on every write: Express gives each response a hidden
   // class of its own, so every property read on it is a slow, megamorphic lookup.
   #writable = false;
@@ -93,8 +94,20 @@ class NodeSink implements SseSink {
     return false;
   }
 
-  // Also the 'error' listener: a write after a reset surfaces as an 'error' event; it means the client is gone.
-  readonly #gone = (): void => {
+  /**
+   * The sink listening on each response: one 'close' and 'error' listener serves every sink, so
+   * that an idle connection keeps no closure (and its scope) of its own for them.
+   */
+  static readonly #sinks = new WeakMap<object, NodeSink>();
+
+  /** `this` is the response that closed or errored. */
+  static readonly #responseGone = function (this: object): void {
+    const sink = NodeSink.#sinks.get(this);
+    if (sink !== undefined) sink.#gone();
+  };
+
+  // Also on 'error': a write after a reset surfaces as an 'error' event; it means the client is gone.
+  #gone(): void {
     if (!this.#isGone) {
       this.#isGone = true;
       this.#controller?.abort(goneError());
@@ -103,25 +116,28 @@ class NodeSink implements SseSink {
       listener?.[sinkGone]();
     }
     this.#cleanup();
-  };
+  }
 
   #cleanup(): void {
     this.#writable = false;
-    this.#res.removeListener('close', this.#gone);
+    this.#res.removeListener('close', NodeSink.#responseGone);
     if (this.#drainListener !== undefined) (this.#socket ?? this.#res).removeListener('drain', this.#drainListener);
     this.#drainListener = undefined;
     this.#socket = undefined;
-    this.#res.removeListener('error', this.#gone);
-    this.#finSocket?.removeListener('end', this.#gone);
+    this.#res.removeListener('error', NodeSink.#responseGone);
+    NodeSink.#sinks.delete(this.#res);
+    if (this.#onFin !== undefined) this.#finSocket?.removeListener('end', this.#onFin);
     this.#finSocket = undefined;
+    this.#onFin = undefined;
   }
 
   open(status: number, headers: Record<string, string>): void {
     const res = this.#res;
     const state = responseState(res);
     if (state !== undefined) throw new SseHeadersSentError(state);
-    res.on('close', this.#gone);
-    res.on('error', this.#gone);
+    NodeSink.#sinks.set(res, this);
+    res.on('close', NodeSink.#responseGone);
+    res.on('error', NodeSink.#responseGone);
     if (res.destroyed) {
       this.#gone();
       return;
@@ -167,7 +183,7 @@ class NodeSink implements SseSink {
     if (socket !== undefined && this.#writable && !endsOnFin(socket)) {
       // A GET stream's client that half-closed has left; the same as closeOnClientFin, without a closure per stream.
       if (socket.readableEnded) this.#gone();
-      else (this.#finSocket = socket).on('end', this.#gone);
+      else (this.#finSocket = socket).on('end', (this.#onFin = () => this.#gone()));
     }
   }
 
