@@ -13,7 +13,7 @@ import { fetchServerInfo } from '@sse/core/adapter';
  * The keys of the core's internal protocol (registered symbols: any copy of the core shares them);
  * PROTOCOL is the version of packages/core/src/internal/protocol.ts, as in test/bridge.ts.
  */
-const PROTOCOL = 2;
+const PROTOCOL = 3;
 const kWriteFrame = Symbol.for(`@sse/core.internals/${PROTOCOL}.writeFrame`);
 const kReplayed = Symbol.for(`@sse/core.internals/${PROTOCOL}.replayed`);
 const kForceAbort = Symbol.for(`@sse/core.internals/${PROTOCOL}.forceAbort`);

@@ -30,7 +30,7 @@ import type { ConformanceCase, ConformanceHandler, ConformanceOptions, Conforman
 
 // The core's internal protocol, by hand (it is not exported): its version must be the one of
 // packages/core/src/internal/protocol.ts. A stale one fails at once (see `speaksTheCoreProtocol`).
-const PROTOCOL = 2;
+const PROTOCOL = 3;
 const kWriteFrame = Symbol.for(`@sse/core.internals/${PROTOCOL}.writeFrame`);
 const kBeginBatch = Symbol.for(`@sse/core.internals/${PROTOCOL}.beginBatch`);
 const kEndBatch = Symbol.for(`@sse/core.internals/${PROTOCOL}.endBatch`);
@@ -51,6 +51,11 @@ interface StreamObserver {
   onClose?(info: CloseInfo): void;
 }
 
+/** What a hub or channel gives `kOnClose` (protocol 3: an object, not a function). */
+interface CloseListener {
+  streamClosed(): void;
+}
+
 /** A discarding sink, for a stream that only checks send arguments exactly as the runtime's will. */
 function discardSink() {
   return { signal: new AbortController().signal, open() {}, write: () => true, onDrain() {}, close() {}, abort() {} };
@@ -63,7 +68,7 @@ if (!speaksTheCoreProtocol) throw new Error(`the runtime bridge speaks protocol 
 /** The handler's view of a stream that lives in the runtime. */
 class RemoteStream {
   readonly #controller = new AbortController();
-  readonly #closeListeners = new Set<() => void>();
+  readonly #closeListeners = new Set<CloseListener>();
   readonly #observers: StreamObserver[] = [];
   readonly #check: EventStream;
   readonly #write: (command: Command) => void;
@@ -151,10 +156,10 @@ class RemoteStream {
   [kObserve](observer: StreamObserver): void {
     this.#observers.push(observer);
   }
-  [kOnClose](listener: () => void): void {
+  [kOnClose](listener: CloseListener): void {
     this.#closeListeners.add(listener);
   }
-  [kOffClose](listener: () => void): void {
+  [kOffClose](listener: CloseListener): void {
     this.#closeListeners.delete(listener);
   }
   [kForceAbort](): void {
@@ -171,7 +176,7 @@ class RemoteStream {
     this.#isClosed = true;
     this.bufferedBytes = 0;
     this.#controller.abort(new SseError('ERR_SSE_CLIENT_GONE', `closed in the runtime (${info.reason})`));
-    for (const listener of [...this.#closeListeners]) listener();
+    for (const listener of [...this.#closeListeners]) listener.streamClosed();
     for (const observer of this.#observers) observer.onClose?.(info);
     this.#resolveClosed(info);
   }
