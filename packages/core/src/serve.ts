@@ -128,6 +128,12 @@ export interface ServeEventStreamInit<Args extends unknown[], E extends EventMap
   args: Args;
   handler: SseHandler<Args, E>;
   options?: ServeOptions<Args> | undefined;
+  /**
+   * Where the stream's errors go when `options.onError` is not given, in place of `console.error`:
+   * an adapter's framework logger. It gets the error alone, so a stream without `onError` keeps
+   * none of `args` (the framework's request objects) for it.
+   */
+  defaultOnError?: ((error: unknown) => void) | undefined;
 }
 
 const defaultOnError = (error: unknown): void => {
@@ -246,18 +252,24 @@ class StreamErrors<Args extends unknown[]> implements PipeErrorReporter {
   readonly #onError: ((error: unknown, ...args: Args) => void) | undefined;
   // Kept only for onError: the request and response stay reachable through the stream's sink anyway, but not this array.
   readonly #args: Args | undefined;
+  // The adapter's default (its framework's logger), used instead of each report's fallback.
+  readonly #adapterDefault: ((error: unknown) => void) | undefined;
   #pipeFailure: { error: unknown } | undefined;
 
-  constructor(onError: ((error: unknown, ...args: Args) => void) | undefined, args: Args) {
+  constructor(onError: ((error: unknown, ...args: Args) => void) | undefined, args: Args, adapterDefault: ((error: unknown) => void) | undefined) {
     this.#onError = onError;
     this.#args = onError === undefined ? undefined : args;
+    this.#adapterDefault = adapterDefault;
   }
 
-  /** onError with the request's arguments, or the default; a hook that throws is logged, never rethrown. */
+  /**
+   * onError with the request's arguments, or the adapter's default, or `fallback`; a hook that
+   * throws is logged, never rethrown.
+   */
   report(error: unknown, fallback: (error: unknown) => void): void {
     try {
-      if (this.#onError === undefined) fallback(error);
-      else this.#onError(error, ...this.#args!);
+      if (this.#onError !== undefined) this.#onError(error, ...this.#args!);
+      else (this.#adapterDefault ?? fallback)(error);
     } catch (hookError) {
       defaultOnError(hookError);
     }
@@ -305,7 +317,7 @@ export async function serveEventStream<Args extends unknown[], E extends EventMa
   const { request, args, handler } = init;
   const { authorize, onError, maxLastEventIdLength, registry: publicRegistry, clientKey, checkAccept, topics: topicsOption, ...streamOptions } = init.options ?? {};
   const registry = publicRegistry === undefined ? undefined : registryInternals(publicRegistry, 'request flow (serveEventStream)');
-  const errors = new StreamErrors(onError, args);
+  const errors = new StreamErrors(onError, args, init.defaultOnError);
   const report = (error: unknown, fallback: (error: unknown) => void): void => errors.report(error, fallback);
   // Again per request, for an adapter whose sse() did not check: a missing topics.authorize must never mean "allow".
   if (topicsOption !== undefined) checkTopicsOption(topicsOption);

@@ -341,3 +341,60 @@ describe('exported defaults', () => {
     expect(readLastEventId('x'.repeat(DEFAULT_MAX_LAST_EVENT_ID_LENGTH + 1))).toBeUndefined();
   });
 });
+
+describe('serveEventStream defaultOnError', () => {
+  const serve = (options: Record<string, unknown>, handler: () => void, defaultOnError: ((error: unknown) => void) | undefined) =>
+    serveEventStream<[string]>({
+      request: requestFacts({ headers: {} }),
+      createSink: () => new MemorySink(),
+      respond: () => undefined,
+      args: ['request'],
+      handler,
+      options: { keepAlive: false, ...options },
+      defaultOnError,
+    });
+
+  it("takes the errors onError would get, with no arguments, in place of the console", async () => {
+    const console_ = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const seen: unknown[][] = [];
+    const boom = new Error('boom');
+    const stream = await serve({}, () => {
+      throw boom;
+    }, (...got) => seen.push(got));
+    expect(seen).toEqual([[boom]]);
+    expect(stream?.isClosed).toBe(true);
+    expect(console_).not.toHaveBeenCalled();
+  });
+
+  it('also takes a refused authorize result', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const seen: unknown[] = [];
+    await serve({ authorize: () => 'yes' }, () => undefined, (error) => seen.push(error));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(SseError);
+    expect((seen[0] as SseError).code).toBe('ERR_SSE_AUTHORIZE_RESULT');
+  });
+
+  it("gives way to the route's onError, which gets the request's arguments", async () => {
+    const fromDefault: unknown[] = [];
+    const fromOption: unknown[][] = [];
+    const boom = new Error('boom');
+    await serve({ onError: (...got: unknown[]) => fromOption.push(got) }, () => {
+      throw boom;
+    }, (error) => fromDefault.push(error));
+    expect(fromOption).toEqual([[boom, 'request']]);
+    expect(fromDefault).toEqual([]);
+  });
+
+  it('that throws is logged to the console, never rethrown', async () => {
+    const console_ = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const stream = await serve({}, () => {
+      throw new Error('boom');
+    }, () => {
+      throw new Error('the logger failed');
+    });
+    expect(stream?.isClosed).toBe(true);
+    expect(console_).toHaveBeenCalledTimes(1);
+    expect(String(console_.mock.calls[0]!.at(-1))).toContain('the logger failed');
+  });
+});

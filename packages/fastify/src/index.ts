@@ -1,4 +1,5 @@
 import type {
+  FastifyBaseLogger,
   FastifyReply,
   FastifyRequest,
   RawReplyDefaultExpression,
@@ -36,10 +37,14 @@ export type FastifySseOptions<Route extends RouteGenericInterface = RouteGeneric
   FastifySseArgs<Route, Server>
 >;
 
-/** The default `onError`: Fastify's own logger, as for any other error of a request. */
-function logError(error: unknown, request: Pick<FastifyRequest, 'log'>): void {
+/**
+ * The default `onError`: the request's own Fastify logger (`request.log`), as for any other error
+ * of a request. Bound to the logger alone, so that a stream without `onError` does not keep the
+ * request and reply alive for it.
+ */
+function logError(this: FastifyBaseLogger, error: unknown): void {
   const refused = error instanceof SseError && error.code === 'ERR_SSE_AUTHORIZE_RESULT';
-  request.log.error({ err: error }, refused ? 'the event stream request was refused with 403' : 'event stream failed; the stream was closed');
+  this.error({ err: error }, refused ? 'the event stream request was refused with 403' : 'event stream failed; the stream was closed');
 }
 
 /**
@@ -56,7 +61,6 @@ export function sse<E extends EventMap = EventMap, Route extends RouteGenericInt
   options: FastifySseOptions<Route, Server> = {},
 ): FastifySseRouteHandler<Route, Server> {
   checkServeOptions(options);
-  const serveOptions: FastifySseOptions<Route, Server> = options.onError === undefined ? { ...options, onError: logError } : options;
   type Args = FastifySseArgs<Route, Server>;
   const route = async (request: Args[0], reply: Args[1]): Promise<unknown> => {
     const { raw: req } = request;
@@ -88,7 +92,8 @@ export function sse<E extends EventMap = EventMap, Route extends RouteGenericInt
       },
       args: [request, reply],
       handler,
-      options: serveOptions,
+      options,
+      defaultOnError: options.onError === undefined ? logError.bind((request as Pick<FastifyRequest, 'log'>).log) : undefined,
     });
     return reply;
   };

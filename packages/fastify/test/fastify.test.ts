@@ -5,8 +5,13 @@ import fastify5, { type FastifyInstance } from 'fastify';
 import fastify4 from 'fastify4';
 import compress4 from 'fastify-compress7';
 import { listen, expectEventsOneByOne, requestEventStream, type MountedServer } from '@sse/conformance';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createStreamRegistry, reject, sse, SseHeadersSentError, stopReconnecting, type EventMap, type EventStream } from '../src/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const servers: MountedServer[] = [];
 afterEach(async () => {
@@ -214,6 +219,84 @@ describe.each([
       expect(problems(logs)).toMatchObject([{ level: 50, msg: 'event stream failed; the stream was closed', err: { message: 'handler failed' } }]);
       const other = await fetch(new URL('/other', url));
       expect(await other.json()).toEqual({ ok: true });
+    });
+
+    it('an open stream without onError keeps neither request nor reply (Fastify without a logger keeps none either)', async () => {
+      let server: Server | undefined;
+      const app = fastify({ serverFactory: (handle) => (server = createServer(handle)) });
+      const refs: Array<WeakRef<object>> = [];
+      let fail!: () => void;
+      const failed = new Promise<void>((resolve) => (fail = resolve));
+      app.get(
+        '/events',
+        sse((stream, request, reply) => {
+          refs.push(new WeakRef(request), new WeakRef(reply));
+          void stream.pipe(
+            (async function* () {
+              yield 'opened';
+              await failed;
+              throw new Error('the source failed');
+            })(),
+          );
+        }),
+      );
+      await app.ready();
+      const mounted = await listen(server!, '/events');
+      servers.push(mounted);
+      const client = await requestEventStream(mounted.url);
+      expect(client.status).toBe(200);
+      await until(() => refs.length === 2);
+      await settle();
+      gc();
+      expect(refs.map((ref) => ref.deref())).toEqual([undefined, undefined]);
+      fail();
+      await client.waitForEnd();
+    });
+
+    it('a failure long after the stream opened still goes to request.log.error', async () => {
+      const { app, logs, start } = createApp(fastify);
+      let fail!: () => void;
+      const failed = new Promise<void>((resolve) => (fail = resolve));
+      app.get(
+        '/events',
+        sse((stream) => {
+          void stream.pipe(
+            (async function* () {
+              yield 'opened';
+              await failed;
+              throw new Error('the source failed');
+            })(),
+          );
+        }),
+      );
+      const client = await requestEventStream(await start());
+      expect(client.status).toBe(200);
+      await settle();
+      fail();
+      await client.waitForEnd();
+      await until(() => problems(logs).length > 0);
+      expect(problems(logs)).toMatchObject([{ level: 50, msg: 'event stream failed; the stream was closed', err: { message: 'the source failed' } }]);
+    });
+
+    it('with onError, the stream keeps request and reply for it', async () => {
+      const { app, start } = createApp(fastify);
+      const refs: Array<WeakRef<object>> = [];
+      app.get(
+        '/events',
+        sse(
+          (_stream, request, reply) => {
+            refs.push(new WeakRef(request), new WeakRef(reply));
+          },
+          { onError: () => undefined },
+        ),
+      );
+      const client = await requestEventStream(await start());
+      expect(client.status).toBe(200);
+      await until(() => refs.length === 2);
+      await settle();
+      gc();
+      expect(refs.every((ref) => ref.deref() !== undefined)).toBe(true);
+      client.close();
     });
 
     it('an onError given replaces the logger', async () => {

@@ -99,9 +99,11 @@ describe('idle memory per stream, against @sse/node in the same process', () => 
     // 7 KB while the server's read of the body lived as long as the stream.
     expect(held['hono']! - node).toBeLessThan(4 * KB);
     // Express (its own hidden classes for req and res) and Koa (context, request, response,
-    // on-finished's closures): about 3 KB above @sse/node each. Fastify: under 0.5 KB.
+    // on-finished's closures): about 3 KB above @sse/node each. Fastify: level with @sse/node
+    // (no logger, so Fastify keeps neither request nor reply, and the adapter keeps them for no
+    // default onError either; fastify.test.ts checks that by WeakRef).
     expect(held['express']! - node).toBeLessThan(6 * KB);
     expect(held['koa']! - node).toBeLessThan(6 * KB);
-    expect(held['fastify']! - node).toBeLessThan(3 * KB);
+    expect(held['fastify']! - node).toBeLessThan(1.5 * KB);
   });
 });
