@@ -47,6 +47,19 @@ function logError(this: FastifyBaseLogger, error: unknown): void {
   this.error({ err: error }, refused ? 'the event stream request was refused with 403' : 'event stream failed; the stream was closed');
 }
 
+// The default for the last logger seen: without a logger of its own, Fastify gives every request
+// the same one, so its streams share one function instead of a bound copy each.
+let lastLogger: FastifyBaseLogger | undefined;
+let lastReporter: ((error: unknown) => void) | undefined;
+
+function reporterFor(logger: FastifyBaseLogger): (error: unknown) => void {
+  if (logger !== lastLogger || lastReporter === undefined) {
+    lastLogger = logger;
+    lastReporter = logError.bind(logger);
+  }
+  return lastReporter;
+}
+
 /**
  * A Fastify 4/5 route handler that opens an event stream and calls `handler(stream, request, reply)`.
  * The stream stays open after the handler returns. Once the stream opens the reply is hijacked
@@ -93,7 +106,7 @@ export function sse<E extends EventMap = EventMap, Route extends RouteGenericInt
       args: [request, reply],
       handler,
       options,
-      defaultOnError: options.onError === undefined ? logError.bind((request as Pick<FastifyRequest, 'log'>).log) : undefined,
+      defaultOnError: options.onError === undefined ? reporterFor((request as Pick<FastifyRequest, 'log'>).log) : undefined,
     });
     return reply;
   };
