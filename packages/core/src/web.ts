@@ -223,7 +223,9 @@ class WebSink implements WebStreamSink {
   bypass(writer: SinkBypass): boolean {
     if (this.#done || this.#bypass !== undefined || this.#body === undefined || this.#body.desiredSize !== HIGH_WATER_MARK) return false;
     this.#bypass = writer;
-    writer.onDrain(() => this.#drained());
+    // Bound methods rather than arrow functions: the writer keeps them as long as the stream
+    // lives, and a bound method is smaller than a closure with its scope.
+    writer.onDrain(this.#drained.bind(this));
     if (writer.end !== undefined && writer.onGone !== undefined) {
       // The writer ends the response: the body ends now, and with it the server's read of it.
       const body = this.#body;
@@ -231,9 +233,7 @@ class WebSink implements WebStreamSink {
       this.#readable = undefined;
       this.#lastChunk = undefined;
       this.#endsWithWriter = true;
-      writer.onGone(() => {
-        if (!this.#done) this.#clientGone();
-      });
+      writer.onGone(this.#writerGone.bind(this));
       try {
         body.close();
       } catch {
@@ -307,6 +307,11 @@ class WebSink implements WebStreamSink {
     this.#listener?.[sinkDrained]();
   }
 
+  /** The writer's connection closed: the client left, unless the stream had ended already. */
+  #writerGone(): void {
+    if (!this.#done) this.#clientGone();
+  }
+
   #clientGone(): void {
     this.#done = true;
     if (this.#gone) return;
@@ -348,14 +353,18 @@ function rejectionResponse(rejection: Rejection): Response {
  */
 class CutOnceHandedOver {
   handedOver = false;
-  readonly abort: () => boolean;
+  readonly #cut: () => void;
+  // A bound method rather than an arrow function: smaller than a closure with its scope.
+  readonly abort: () => boolean = this.#abort.bind(this);
 
   constructor(cut: () => void) {
-    this.abort = () => {
-      if (!this.handedOver) return false;
-      cut();
-      return true;
-    };
+    this.#cut = cut;
+  }
+
+  #abort(): boolean {
+    if (!this.handedOver) return false;
+    this.#cut();
+    return true;
   }
 }
 

@@ -68,7 +68,9 @@ function runtimeInfo(c: Context): WebRuntimeInfo {
   if (env?.incoming === undefined) return fetchServerInfo(c.req.raw, c.env);
   return {
     clientAddress: env?.incoming?.socket?.remoteAddress,
-    abort: outgoing === undefined ? undefined : () => outgoing.destroy(),
+    // Bound rather than an arrow function: the sink keeps it for the stream's life, and a closure
+    // would keep this call's scope with it.
+    abort: outgoing === undefined ? undefined : outgoing.destroy.bind(outgoing),
     attach: outgoing === undefined ? undefined : (sink) => writeToNodeSocket(sink, outgoing),
     // The server cancels the body when the connection closes (or is gone before it writes).
     clientSignal: outgoing === undefined ? undefined : null,
