@@ -25,12 +25,15 @@ interface LogLine {
   err?: { message: string; type: string };
 }
 
-/** A Fastify app whose logger writes into `logs`, on a server of ours that `listen()` starts. */
-function createApp(fastify: typeof fastify5): { app: FastifyInstance; logs: LogLine[]; start(): Promise<string> } {
+/**
+ * A Fastify app whose logger writes into `logs` (or, with `logged: false`, one without a logger,
+ * Fastify's default), on a server of ours that `listen()` starts.
+ */
+function createApp(fastify: typeof fastify5, logged = true): { app: FastifyInstance; logs: LogLine[]; start(): Promise<string> } {
   const logs: LogLine[] = [];
   let server: Server | undefined;
   const app = fastify({
-    logger: { level: 'info', stream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } },
+    ...(logged ? { logger: { level: 'info', stream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } } } : {}),
     serverFactory: (handle) => (server = createServer(handle)),
   });
   return {
@@ -222,8 +225,7 @@ describe.each([
     });
 
     it('an open stream without onError keeps neither request nor reply (Fastify without a logger keeps none either)', async () => {
-      let server: Server | undefined;
-      const app = fastify({ serverFactory: (handle) => (server = createServer(handle)) });
+      const { app, start } = createApp(fastify, false);
       const refs: Array<WeakRef<object>> = [];
       let fail!: () => void;
       const failed = new Promise<void>((resolve) => (fail = resolve));
@@ -240,10 +242,7 @@ describe.each([
           );
         }),
       );
-      await app.ready();
-      const mounted = await listen(server!, '/events');
-      servers.push(mounted);
-      const client = await requestEventStream(mounted.url);
+      const client = await requestEventStream(await start());
       expect(client.status).toBe(200);
       await until(() => refs.length === 2);
       await settle();
@@ -279,7 +278,8 @@ describe.each([
     });
 
     it('with onError, the stream keeps request and reply for it', async () => {
-      const { app, start } = createApp(fastify);
+      // No logger: Fastify would otherwise keep the reply itself until the response ends.
+      const { app, start } = createApp(fastify, false);
       const refs: Array<WeakRef<object>> = [];
       app.get(
         '/events',
