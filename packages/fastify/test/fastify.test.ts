@@ -60,6 +60,20 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** A `pipe()` source that sends one event, then fails when `fail()` is called. */
+function failingSource(): { events(): AsyncGenerator<string>; fail(): void } {
+  let fail!: () => void;
+  const failed = new Promise<void>((resolve) => (fail = resolve));
+  return {
+    async *events() {
+      yield 'opened';
+      await failed;
+      throw new Error('the source failed');
+    },
+    fail,
+  };
+}
+
 describe.each([
   ['fastify 5', fastify5, compress5],
   ['fastify 4', fastify4, compress4],
@@ -227,19 +241,12 @@ describe.each([
     it('an open stream without onError keeps neither request nor reply (Fastify without a logger keeps none either)', async () => {
       const { app, start } = createApp(fastify, false);
       const refs: Array<WeakRef<object>> = [];
-      let fail!: () => void;
-      const failed = new Promise<void>((resolve) => (fail = resolve));
+      const source = failingSource();
       app.get(
         '/events',
         sse((stream, request, reply) => {
           refs.push(new WeakRef(request), new WeakRef(reply));
-          void stream.pipe(
-            (async function* () {
-              yield 'opened';
-              await failed;
-              throw new Error('the source failed');
-            })(),
-          );
+          void stream.pipe(source.events());
         }),
       );
       const client = await requestEventStream(await start());
@@ -248,30 +255,23 @@ describe.each([
       await settle();
       gc();
       expect(refs.map((ref) => ref.deref())).toEqual([undefined, undefined]);
-      fail();
+      source.fail();
       await client.waitForEnd();
     });
 
     it('a failure long after the stream opened still goes to request.log.error', async () => {
       const { app, logs, start } = createApp(fastify);
-      let fail!: () => void;
-      const failed = new Promise<void>((resolve) => (fail = resolve));
+      const source = failingSource();
       app.get(
         '/events',
         sse((stream) => {
-          void stream.pipe(
-            (async function* () {
-              yield 'opened';
-              await failed;
-              throw new Error('the source failed');
-            })(),
-          );
+          void stream.pipe(source.events());
         }),
       );
       const client = await requestEventStream(await start());
       expect(client.status).toBe(200);
       await settle();
-      fail();
+      source.fail();
       await client.waitForEnd();
       await until(() => problems(logs).length > 0);
       expect(problems(logs)).toMatchObject([{ level: 50, msg: 'event stream failed; the stream was closed', err: { message: 'the source failed' } }]);
